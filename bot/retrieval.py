@@ -1,0 +1,107 @@
+"""Retrieval: one query embedding, one Chroma query over both views, scores per sentence.
+
+Sentences are ranked by their *context* view (the sentence after the one before it, or after the
+heading above it): a sentence alone is often ambiguous ("Voor de ChristenUnie is dit een rode lijn"),
+and a headline says what the lead paragraph is about. The *sentence* view scores each sentence on its
+own, which decides whether the sentence before it belongs in the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.embedding import BotEmbeddings
+from bot.store import Store, StoreUnavailableError, describe_store_error
+
+
+@dataclass
+class Hit:
+    document: str
+    title: str
+    paragraph: int
+    sentence: int
+    position: int
+    text: str  # the sentence
+    passage: str  # its paragraph
+    doc_hash: str
+    context_score: float
+    sentence_score: float
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.document, self.position)
+
+
+@dataclass
+class Retrieval:
+    hits: list[Hit]  # best first, by context score
+    titles: list[str]  # titles of every completely ingested document
+
+
+class Retriever:
+    def __init__(self, store: Store, embeddings: BotEmbeddings, top_k: int) -> None:
+        self.store = store
+        self.embeddings = embeddings
+        self.top_k = top_k
+
+    def retrieve(self, question: str) -> Retrieval:
+        try:
+            markers = self.store.complete_documents()
+            if not markers:
+                return Retrieval([], [])
+            hashes = sorted({m["doc_hash"] for m in markers.values()})
+            scored = self.store.vectorstore.similarity_search_with_score(
+                question, k=2 * self.top_k, filter={"doc_hash": {"$in": hashes}}
+            )
+        except Exception as exc:
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            from bot.embedding import ModelMissingError
+
+            if isinstance(exc, ModelMissingError):
+                raise
+            raise StoreUnavailableError(describe_store_error(self.store.settings, exc)) from exc
+        hits: dict[tuple[str, int], Hit] = {}
+        floor = {"sentence": 0.0, "context": 0.0}
+        for doc, distance in scored:
+            meta = doc.metadata
+            similarity = 1.0 - float(distance)
+            view = meta["view"]
+            floor[view] = similarity if floor[view] == 0.0 else min(floor[view], similarity)
+            key = (meta["document"], int(meta["position"]))
+            hit = hits.get(key)
+            if hit is None:
+                hit = hits[key] = Hit(
+                    document=meta["document"], title=meta["title"], paragraph=int(meta["paragraph"]),
+                    sentence=int(meta["sentence"]), position=int(meta["position"]), text=meta["sentence_text"],
+                    passage=meta["passage"], doc_hash=meta["doc_hash"], context_score=-1.0, sentence_score=-1.0,
+                )
+            if view == "context":
+                hit.context_score = similarity
+            else:
+                hit.sentence_score = similarity
+        # A view that did not make the top results scores at most the weakest result of that view.
+        for hit in hits.values():
+            if hit.context_score < 0:
+                hit.context_score = floor["context"]
+            if hit.sentence_score < 0:
+                hit.sentence_score = floor["sentence"]
+        ranked = sorted(hits.values(), key=lambda h: (h.context_score, h.sentence_score), reverse=True)
+        return Retrieval(ranked, sorted({m["title"] for m in markers.values()}))
+
+    def neighbours(self, hit: Hit) -> dict[int, Hit]:
+        """The sentences around a hit (by position), for antecedents and continuations."""
+        got = self.store.chunks.get(
+            where={"$and": [{"document": hit.document}, {"doc_hash": hit.doc_hash}, {"view": "sentence"},
+                            {"position": {"$gte": hit.position - 2}}, {"position": {"$lte": hit.position + 1}}]},
+            include=["metadatas"],
+        )
+        result: dict[int, Hit] = {}
+        for meta in got["metadatas"]:
+            position = int(meta["position"])
+            result[position] = Hit(
+                document=meta["document"], title=meta["title"], paragraph=int(meta["paragraph"]),
+                sentence=int(meta["sentence"]), position=position, text=meta["sentence_text"],
+                passage=meta["passage"], doc_hash=meta["doc_hash"], context_score=0.0, sentence_score=0.0,
+            )
+        return result

@@ -1,0 +1,58 @@
+"""One typed settings object, read from the environment (prefix ``BOT_``) and an optional ``.env``."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_NAME = "embeddinggemma-300m"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "newsbot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOT_", env_file=".env", extra="ignore")
+
+    model: str = Field(
+        DEFAULT_MODEL_NAME,
+        description="Embedding model: 'embeddinggemma-300m' (assembled offline from its pinned wheels), "
+        "or any sentence-transformers model folder or id already in the local cache.",
+    )
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where the assembled model lives.")
+    data_dir: Path = Field(PROJECT_DIR / "data", description="Documents ingested by default.")
+    index_dir: Path = Field(PROJECT_DIR / "index", description="Persisted Chroma index (embedded mode).")
+    collection: str = Field("articles", description="Chroma collection name.")
+    chroma_url: str | None = Field(None, description="Use a Chroma server, e.g. http://127.0.0.1:8000.")
+    chroma_tenant: str = Field("default_tenant", description="Chroma tenant (server mode).")
+    chroma_database: str = Field("default_database", description="Chroma database (server mode).")
+    chroma_token: str | None = Field(None, description="Bearer token for the Chroma server, if it asks.")
+    top_k: int = Field(8, ge=1, le=100, description="Sentences retrieved per question.")
+    min_score: float = Field(0.41, description="Below this similarity of the best sentence, the bot abstains...")
+    min_score_distinct: float = Field(
+        0.36, description="...unless the best sentence scores at least this and stands out from the rest")
+    distinct_gap: float = Field(0.15, description="'Stands out': ahead of the 5th best sentence by this much.")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
+    max_upload_bytes: int = Field(2_000_000, ge=1, description="Largest document accepted for ingestion.")
+    answerer: Literal["extractive", "openai", "ollama"] = Field("extractive", description="Who writes answers.")
+    host: str = Field("127.0.0.1", description="UI bind address.")
+    port: int = Field(7860, description="UI port.")
+    auth: str | None = Field(None, description="UI login as 'user:password' (off when unset).")
+    concurrency: int = Field(4, ge=1, description="Chat requests served at once by the UI.")
+
+    @property
+    def model_dir(self) -> Path:
+        return self.cache_dir / "models" / DEFAULT_MODEL_NAME
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,126 @@
+"""Ingestion into a real (embedded) Chroma with the real model: idempotent, minimal, safe."""
+
+import shutil
+
+import pytest
+
+from bot.embedding import BotEmbeddings
+from bot.ingest import chunk_document, ingest
+from bot.store import ModelMismatchError, open_store
+from bot.text import DocumentError, read_document
+from tests.conftest import ARTICLE, SECOND_ARTICLE
+
+
+def snapshot(store):
+    got = store.chunks.get(include=["metadatas"])
+    return {i: m["document"] for i, m in zip(got["ids"], got["metadatas"])}
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(ARTICLE, folder)
+    shutil.copy(SECOND_ARTICLE, folder)
+    return folder
+
+
+@pytest.fixture()
+def store_and_embeddings(fresh_settings, corpus):
+    embeddings = BotEmbeddings(fresh_settings)
+    store = open_store(fresh_settings, embeddings)
+    report = ingest(store, embeddings, [corpus], progress=False)
+    assert len(report.added) == 2
+    return store, embeddings
+
+
+def test_chunks_carry_their_metadata():
+    chunks = chunk_document(read_document(ARTICLE))
+    red_line = [c for c in chunks if c.metadata["sentence_text"].startswith("Voor de ChristenUnie is dit")]
+    assert {c.metadata["view"] for c in red_line} == {"sentence", "context"}
+    meta = red_line[0].metadata
+    assert (meta["document"], meta["paragraph"], meta["sentence"]) == ("article-nl-migratie.txt", 9, 0)
+    assert meta["title"].startswith("Nog geen akkoord")
+    assert len({c.id for c in chunks}) == len(chunks)
+
+
+def test_ingesting_twice_computes_no_embedding_and_writes_nothing(store_and_embeddings, fresh_settings, corpus):
+    store, _ = store_and_embeddings
+    before = snapshot(store)
+    second = BotEmbeddings(fresh_settings)  # a new process would start like this
+    report = ingest(open_store(fresh_settings, second), second, [corpus], progress=False)
+    assert report.unchanged == ["article-nl-fietsenstalling.txt", "article-nl-migratie.txt"]
+    assert report.chunks_written == report.chunks_deleted == report.embedded == 0
+    assert second.documents_embedded == 0
+    assert not second.loaded  # the model was not even loaded
+    assert snapshot(store) == before
+
+
+def test_editing_a_paragraph_changes_only_that_document(store_and_embeddings, corpus):
+    store, embeddings = store_and_embeddings
+    before = snapshot(store)
+    path = corpus / SECOND_ARTICLE.name
+    path.write_text(path.read_text(encoding="utf-8").replace("6500 fietsen", "7000 fietsen"), encoding="utf-8")
+    embeddings.documents_embedded = 0
+    report = ingest(store, embeddings, [corpus], progress=False)
+    after = snapshot(store)
+    assert report.added == [SECOND_ARTICLE.name]
+    # one sentence changed: its two views, plus the context view of the sentence after it
+    assert embeddings.documents_embedded == 3
+    unchanged = {i for i, doc in before.items() if doc == "article-nl-migratie.txt"}
+    assert unchanged <= set(after)
+    assert len(after) == len(before)
+    assert not ({i for i, doc in before.items() if doc == SECOND_ARTICLE.name} & set(after))
+    assert store.complete_documents()[SECOND_ARTICLE.name]["chunks"] == sum(
+        1 for doc in after.values() if doc == SECOND_ARTICLE.name
+    )
+
+
+def test_prune_removes_documents_that_are_gone(store_and_embeddings, corpus):
+    store, embeddings = store_and_embeddings
+    (corpus / SECOND_ARTICLE.name).unlink()
+    report = ingest(store, embeddings, [corpus], prune=True, progress=False)
+    assert report.removed == [SECOND_ARTICLE.name]
+    assert set(snapshot(store).values()) == {"article-nl-migratie.txt"}
+    assert list(store.complete_documents()) == ["article-nl-migratie.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("empty.txt", b""), ("binary.txt", b"\x89PNG\x00\x00"), ("latin1.txt", "Één café".encode("latin-1")),
+     ("notes.pdf", b"%PDF-1.4")],
+)
+def test_a_bad_file_changes_nothing(store_and_embeddings, corpus, name, content):
+    store, embeddings = store_and_embeddings
+    before = snapshot(store)
+    (corpus / "new.txt").write_text("Een nieuw artikel\n\nDit zou er anders bij komen.", encoding="utf-8")
+    bad = corpus / name
+    bad.write_bytes(content)
+    with pytest.raises(DocumentError, match="Nothing was ingested"):
+        ingest(store, embeddings, [corpus / "new.txt", bad], progress=False)
+    assert snapshot(store) == before
+
+
+def test_another_model_gets_a_clear_message(store_and_embeddings, fresh_settings):
+    other = fresh_settings.model_copy(update={"model": "sentence-transformers/all-MiniLM-L6-v2"})
+    with pytest.raises(ModelMismatchError, match=r"built with the embedding model 'embeddinggemma-300m'.*--rebuild"):
+        open_store(other, BotEmbeddings(other))
+
+
+def test_half_ingested_document_is_not_served_and_is_completed_next_run(fresh_settings, corpus):
+    embeddings = BotEmbeddings(fresh_settings)
+    store = open_store(fresh_settings, embeddings)
+    doc = read_document(corpus / SECOND_ARTICLE.name)
+    chunks = chunk_document(doc)[:6]  # as if the process died after the first batch
+    store.chunks.upsert(ids=[c.id for c in chunks], documents=[c.page_content for c in chunks],
+                        metadatas=[c.metadata for c in chunks],
+                        embeddings=embeddings.embed_documents([c.page_content for c in chunks]))
+    assert store.complete_documents() == {}
+    from bot.retrieval import Retriever
+
+    assert Retriever(store, embeddings, 8).retrieve("Hoeveel fietsen passen erin?").hits == []
+    embeddings.documents_embedded = 0
+    report = ingest(store, embeddings, [corpus / SECOND_ARTICLE.name], progress=False)
+    assert report.reused == 0 and report.chunks_written == len(chunk_document(doc)) - 6
+    assert embeddings.documents_embedded == len(chunk_document(doc)) - 6
+    assert store.chunks.count() == len(chunk_document(doc))

@@ -1,0 +1,53 @@
+"""The cheap language rules: antecedents, names, follow-up questions, question language."""
+
+from bot.linguistics import language_of, leans_on_antecedent, missing_names, person_names, rewrite_follow_up
+
+
+def test_sentence_pointing_back_needs_its_antecedent():
+    assert leans_on_antecedent("Voor de ChristenUnie is dit een rode lijn.")
+    assert leans_on_antecedent("Dat zou dan gaan om maximaal tweehonderd vluchtelingen per maand.")
+    assert leans_on_antecedent("Hij zette de boel daarom op scherp.")
+    assert leans_on_antecedent('"Als het makkelijk was geweest, waren we er al uit geweest", zei ze na afloop.')
+
+
+def test_self_contained_sentence_does_not():
+    assert not leans_on_antecedent("Het overleg duurde donderdag bijna vijf uur.")
+    assert not leans_on_antecedent("Oorlogsvluchtelingen krijgen een B-status, met minder rechten.")
+    # a relative "die" deep in the sentence is not an antecedent
+    assert not leans_on_antecedent("Mensen die gevlucht zijn omdat ze vervolgd worden krijgen een A-status.")
+
+
+def test_names_absent_from_the_article_are_found():
+    article = ["VVD-leider Mark Rutte en de ChristenUnie praten verder met D66."]
+    assert missing_names("What does GroenLinks think of the plan?", article) == ["GroenLinks"]
+    assert missing_names("What is the ChristenUnie's red line?", article) == []
+    assert missing_names("What did Rutte promise the VVD?", article) == []
+    # weekdays are capitalised in English but are not names
+    assert missing_names("When do the talks resume on Friday?", article) == []
+
+
+def test_person_names():
+    assert person_names("zei minister Hugo de Jonge (CDA).") == ["Hugo de Jonge"]
+    assert person_names("Vicepremier Carola Schouten (ChristenUnie) gaf aan") == ["Carola Schouten"]
+
+
+def test_follow_up_pronoun_resolves_to_the_last_person_named():
+    history = [
+        {"role": "user", "content": "Who is Carola Schouten?"},
+        {"role": "assistant", "content": "According to the article: «Vicepremier Carola Schouten ...» [1]"},
+    ]
+    assert rewrite_follow_up("And what did she say after the meeting?", history) == (
+        "And what did Carola Schouten say after the meeting?"
+    )
+
+
+def test_question_without_pronoun_or_history_is_unchanged():
+    assert rewrite_follow_up("Who is Sigrid Kaag?", [{"role": "user", "content": "Who is Mark Rutte?"}]) == (
+        "Who is Sigrid Kaag?"
+    )
+    assert rewrite_follow_up("What did she say?", None) == "What did she say?"
+
+
+def test_language_of_question():
+    assert language_of("Wat is de rode lijn van de ChristenUnie?") == "nl"
+    assert language_of("What is the ChristenUnie's red line?") == "en"
