@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from bot.embedding import BotEmbeddings
@@ -233,6 +234,13 @@ class Bot:
     def answer(self, question: str, history: Sequence[dict] | None = None) -> Answer:
         return self.extractive.answer(question, history)
 
+    def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
+        """Text pieces as they become available, then the final Answer (what the UI shows)."""
+        result = self.answer(question, history)
+        for piece in re.findall(r"\S.*?(?:[.!?»\]]\s|$)", result.text):
+            yield piece
+        yield result
+
 
 _bot: Bot | None = None
 _bot_lock = threading.Lock()
@@ -252,6 +260,13 @@ def reset_bot() -> None:
     global _bot
     with _bot_lock:
         _bot = None
+
+
+def stream(question: str, history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
+    """Like :func:`answer`, streamed: yields text pieces (str), then the final :class:`Answer`."""
+    if not isinstance(question, str) or not question.strip():
+        clean_question(question, get_settings().max_question_chars)
+    return get_bot().stream(question, history)
 
 
 def answer(question: str, history: Sequence[dict] | None = None) -> Answer:
