@@ -237,8 +237,7 @@ class Bot:
     def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
         """Text pieces as they become available, then the final Answer (what the UI shows)."""
         result = self.answer(question, history)
-        for piece in re.findall(r"\S.*?(?:[.!?»\]]\s|$)", result.text):
-            yield piece
+        yield from re.findall(r"\S.*?(?:[.!?»\]]\s|$)", result.text)
         yield result
 
 
