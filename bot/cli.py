@@ -67,6 +67,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.answering import answer
+    from bot.store import StoreError
 
     history: list[dict] = []
     print("Ask about the article (empty line or Ctrl-D to quit).")
@@ -80,7 +81,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             return 0
         try:
             result = answer(question, history)
-        except ValueError as exc:
+        except (ValueError, StoreError) as exc:  # the index may come back: the next question retries
             print(f"error: {exc}")
             continue
         _print_answer(result)

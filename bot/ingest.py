@@ -6,6 +6,9 @@ Idempotent and crash-safe:
   then are the old chunks deleted. Vectors of sentences that did not change are reused, not recomputed.
 - A run killed half-way leaves chunks without a marker; readers ignore them and the next run reuses
   them (their ids are content hashes) and completes the document.
+- Several processes may ingest into one Chroma server at once: a document is written under its lock
+  (:mod:`bot.locks`), and its marker is written only after every one of its chunks is read back.
+- An embedded index refuses, before writing, a document that cannot fit on its disk.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from bot.embedding import BotEmbeddings
+from bot.locks import Lease, document_lock
 from bot.store import Store
+from bot.store_errors import StoreError, ensure_free_space, store_guard
 from bot.text import SUPPORTED_SUFFIXES, DocumentError, ParsedDocument, read_document
 
 VIEWS = ("sentence", "context")
@@ -132,8 +137,25 @@ def _reusable_vectors(store: Store, ids: list[str]) -> dict[str, list[float]]:
     return vectors
 
 
+def _is_current(store: Store, doc: ParsedDocument) -> bool:
+    """Marked complete with this very text, and nothing else of it left: no lock, no model, no write."""
+    marker = store.complete_documents().get(doc.name)
+    doc_hash = _sha(doc.text)
+    return bool(marker and marker.get("doc_hash") == doc_hash
+                and all(m["doc_hash"] == doc_hash for m in _existing(store, doc.name)["metadatas"]))
+
+
 def write_document(store: Store, embeddings: BotEmbeddings, doc: ParsedDocument, report: IngestReport,
                    progress: bool = True) -> None:
+    if _is_current(store, doc):
+        report.unchanged.append(doc.name)
+        return
+    with document_lock(store, doc.name) as lease:
+        _write_locked(store, embeddings, doc, report, progress, lease)
+
+
+def _write_locked(store: Store, embeddings: BotEmbeddings, doc: ParsedDocument, report: IngestReport,
+                  progress: bool, lease: Lease) -> None:
     chunks = chunk_document(doc)
     doc_hash = _sha(doc.text)
     marker = store.complete_documents().get(doc.name)
@@ -148,8 +170,10 @@ def write_document(store: Store, embeddings: BotEmbeddings, doc: ParsedDocument,
 
     have = set(existing["ids"])
     todo = [c for c in chunks if c.id not in have]
+    if todo:
+        ensure_free_space(store.settings, len(todo), doc.name)
     vectors = _reusable_vectors(store, [i for i in existing["ids"]])
-    batch_size = max(1, min(store.client.get_max_batch_size(), 256))
+    batch_size = max(1, min(store.client.get_max_batch_size(), 64))
     bar = None
     if progress and todo:
         from tqdm import tqdm
@@ -162,6 +186,7 @@ def write_document(store: Store, embeddings: BotEmbeddings, doc: ParsedDocument,
                 vectors[c.metadata["content_hash"]] = vector
             report.embedded += len(missing)
         report.reused += len(batch) - len(missing)
+        lease.check()
         store.chunks.upsert(
             ids=[c.id for c in batch],
             embeddings=[vectors[c.metadata["content_hash"]] for c in batch],
@@ -173,6 +198,13 @@ def write_document(store: Store, embeddings: BotEmbeddings, doc: ParsedDocument,
             bar.update(len(batch))
     if bar:
         bar.close()
+    present = set()
+    for batch in _batches([c.id for c in chunks], 1000):
+        present.update(store.chunks.get(ids=list(batch), include=[])["ids"])
+    if len(present) != len(chunks):
+        raise StoreError(f"{doc.name}: {len(chunks) - len(present)} of its {len(chunks)} chunks vanished while "
+                         "it was written; it is not marked complete. Run the ingestion again.")
+    lease.check()
     # The marker goes last: from here on, readers see the new version and never the old one.
     store.markers.upsert(
         ids=[_sha(doc.name)[:40]], embeddings=[[1.0]], documents=[doc.title],
@@ -188,10 +220,11 @@ def write_document(store: Store, embeddings: BotEmbeddings, doc: ParsedDocument,
 
 def remove_document(store: Store, name: str, report: IngestReport) -> None:
     """Marker first (readers stop seeing it at once), then its chunks."""
-    store.markers.delete(where={"document": name})
-    ids = _existing(store, name)["ids"]
-    if ids:
-        store.chunks.delete(ids=ids)
+    with document_lock(store, name):
+        store.markers.delete(where={"document": name})
+        ids = _existing(store, name)["ids"]
+        if ids:
+            store.chunks.delete(ids=ids)
     report.chunks_deleted += len(ids)
     report.removed.append(name)
 
@@ -202,6 +235,12 @@ def ingest(store: Store, embeddings: BotEmbeddings, paths: Sequence[Path], *, pr
     if not files:
         raise DocumentError(f"No .txt or .md files found in {', '.join(str(p) for p in paths)}")
     docs = read_all(files, max_bytes)
+    with store_guard(store.settings):
+        return _ingest_all(store, embeddings, docs, prune=prune, progress=progress)
+
+
+def _ingest_all(store: Store, embeddings: BotEmbeddings, docs: list[ParsedDocument], *, prune: bool,
+                progress: bool) -> IngestReport:
     report = IngestReport()
     for doc in docs:
         write_document(store, embeddings, doc, report, progress=progress)

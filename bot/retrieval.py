@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.embedding import BotEmbeddings
-from bot.store import Store, StoreUnavailableError, describe_store_error
+from bot.store import Store, store_guard
 
 
 @dataclass
@@ -45,22 +45,17 @@ class Retriever:
         self.top_k = top_k
 
     def retrieve(self, question: str) -> Retrieval:
-        try:
-            markers = self.store.complete_documents()
-            if not markers:
-                return Retrieval([], [])
-            hashes = sorted({m["doc_hash"] for m in markers.values()})
-            scored = self.store.vectorstore.similarity_search_with_score(
-                question, k=2 * self.top_k, filter={"doc_hash": {"$in": hashes}}
+        markers = self.store.complete_documents()
+        if not markers:
+            return Retrieval([], [])
+        # Only versions with a marker: a document being (or killed while being) written is never seen.
+        hashes = sorted({m["doc_hash"] for m in markers.values()})
+        query = self.embeddings.embed_query(question)  # outside the guard: model errors keep their type
+        # (despite its name, this returns cosine distances, exactly as similarity_search_with_score does)
+        with store_guard(self.store.settings):
+            scored = self.store.vectorstore.similarity_search_by_vector_with_relevance_scores(
+                query, k=2 * self.top_k, filter={"doc_hash": {"$in": hashes}}
             )
-        except Exception as exc:
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            from bot.embedding import ModelMissingError
-
-            if isinstance(exc, ModelMissingError):
-                raise
-            raise StoreUnavailableError(describe_store_error(self.store.settings, exc)) from exc
         hits: dict[tuple[str, int], Hit] = {}
         floor = {"sentence": 0.0, "context": 0.0}
         for doc, distance in scored:
@@ -91,11 +86,12 @@ class Retriever:
 
     def neighbours(self, hit: Hit) -> dict[int, Hit]:
         """The sentences around a hit (by position), for antecedents and continuations."""
-        got = self.store.chunks.get(
-            where={"$and": [{"document": hit.document}, {"doc_hash": hit.doc_hash}, {"view": "sentence"},
-                            {"position": {"$gte": hit.position - 2}}, {"position": {"$lte": hit.position + 1}}]},
-            include=["metadatas"],
-        )
+        with store_guard(self.store.settings):
+            got = self.store.chunks.get(
+                where={"$and": [{"document": hit.document}, {"doc_hash": hit.doc_hash}, {"view": "sentence"},
+                                {"position": {"$gte": hit.position - 2}}, {"position": {"$lte": hit.position + 1}}]},
+                include=["metadatas"],
+            )
         result: dict[int, Hit] = {}
         for meta in got["metadatas"]:
             position = int(meta["position"])

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -42,10 +42,23 @@ class Settings(BaseSettings):
     distinct_gap: float = Field(0.15, description="'Stands out': ahead of the 5th best sentence by this much.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     max_upload_bytes: int = Field(2_000_000, ge=1, description="Largest document accepted for ingestion.")
+    upload_dir: Path = Field(PROJECT_DIR / "uploads", description="Where documents uploaded in the chat are saved.")
     answerer: Literal["extractive", "openai", "ollama"] = Field("extractive", description="Who writes answers.")
+    llm_base_url: str | None = Field(
+        None, description="LLM server: an OpenAI-compatible base URL (e.g. http://127.0.0.1:8080/v1; unset: "
+        "api.openai.com) or the Ollama URL (unset: http://127.0.0.1:11434).")
+    llm_model: str = Field("", description="LLM model name (required when answerer is not 'extractive').")
+    llm_api_key: SecretStr | None = Field(None, description="LLM API key, if the server asks for one.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds one LLM request may take, first byte to last.")
+    llm_retries: int = Field(1, ge=0, le=5, description="Retries after a connection error, 429 or 5xx.")
+    llm_max_tokens: int = Field(400, ge=16, description="Longest LLM answer, in tokens.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="LLM sampling temperature.")
+    grounding_threshold: float = Field(
+        0.0, ge=-1, le=1, description="An LLM sentence is kept when its similarity to a sentence of the "
+        "passage it cites reaches this (calibrated: bench/grounding_calibration.py).")
     host: str = Field("127.0.0.1", description="UI bind address.")
     port: int = Field(7860, description="UI port.")
-    auth: str | None = Field(None, description="UI login as 'user:password' (off when unset).")
+    auth: SecretStr | None = Field(None, description="UI login as 'user:password' (off when unset).")
     concurrency: int = Field(4, ge=1, description="Chat requests served at once by the UI.")
 
     @property

@@ -15,6 +15,18 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from bot.settings import Settings
+from bot.store_errors import (
+    DiskFullError,
+    IndexMissingError,
+    IndexReadOnlyError,
+    ModelMismatchError,
+    StoreError,
+    StoreUnavailableError,
+    as_store_error,
+    describe_store_error,
+    store_guard,
+    where,
+)
 
 if TYPE_CHECKING:
     import chromadb
@@ -25,47 +37,68 @@ if TYPE_CHECKING:
 MODEL_KEY = "embedding_model"
 SCHEMA_KEY = "schema"
 SCHEMA_VERSION = "1"
+CONNECT_TIMEOUT_SECONDS = 5.0
+REQUEST_TIMEOUT_SECONDS = 60.0
 
-
-class StoreError(RuntimeError):
-    """Base for index problems shown to users."""
-
-
-class StoreUnavailableError(StoreError):
-    """The Chroma server cannot be reached (or the index folder cannot be opened)."""
-
-
-class ModelMismatchError(StoreError):
-    """The index was built with another embedding model."""
-
-
-class IndexMissingError(StoreError):
-    """Nothing has been ingested yet."""
+__all__ = [
+    "DiskFullError", "IndexMissingError", "IndexReadOnlyError", "ModelMismatchError", "Store", "StoreError",
+    "StoreUnavailableError", "as_store_error", "describe_store_error", "make_client", "open_store",
+    "store_guard", "where",
+]
 
 
 def make_client(settings: Settings) -> chromadb.ClientAPI:
+    """An HttpClient when BOT_CHROMA_URL is set, else a PersistentClient at BOT_INDEX_DIR."""
+    if settings.chroma_url:
+        return _http_client(settings)
+    return _persistent_client(settings)
+
+
+def _http_client(settings: Settings) -> chromadb.ClientAPI:
     import chromadb
+    import httpx
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    url = urlparse(settings.chroma_url or "")
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise StoreUnavailableError(f"BOT_CHROMA_URL={settings.chroma_url!r} is not an http(s) URL, "
+                                    "e.g. http://127.0.0.1:8000.")
+    token = settings.chroma_token
+    token = token.get_secret_value() if hasattr(token, "get_secret_value") else token
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    base = f"{url.scheme}://{url.hostname}:{url.port or 8000}"
     try:
-        if settings.chroma_url:
-            url = urlparse(settings.chroma_url)
-            headers = {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
-            return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https",
-                headers=headers, tenant=settings.chroma_tenant, database=settings.chroma_database,
-                settings=chroma_settings,
-            )
-        settings.index_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+        # Our own heartbeat first: Chroma's client waits forever for a server that accepts but never answers.
+        httpx.get(f"{base}/api/v2/heartbeat", headers=headers, timeout=CONNECT_TIMEOUT_SECONDS).raise_for_status()
+        client = chromadb.HttpClient(
+            host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https", headers=headers or None,
+            tenant=settings.chroma_tenant, database=settings.chroma_database,
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
     except Exception as exc:
-        raise StoreUnavailableError(describe_store_error(settings, exc)) from exc
+        if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in (401, 403):
+            raise StoreUnavailableError(f"The Chroma server at {settings.chroma_url} refused the credentials "
+                                        "(check BOT_CHROMA_TOKEN).") from exc
+        raise as_store_error(settings, exc) from exc
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):  # Chroma sets no timeout: a hung server would hang every request
+        session.timeout = httpx.Timeout(REQUEST_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+    return client
 
 
-def describe_store_error(settings: Settings, exc: BaseException) -> str:
-    target = f"the Chroma server at {settings.chroma_url}" if settings.chroma_url else f"the index {settings.index_dir}"
-    return f"Cannot use {target}: {type(exc).__name__}: {exc}"
+def _persistent_client(settings: Settings) -> chromadb.ClientAPI:
+    import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
+    from chromadb.config import Settings as ChromaSettings
+
+    path = str(settings.index_dir)
+    try:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
+    except Exception as exc:
+        # Chroma caches one system per path, even a half-started one: forget it, so a retry starts afresh.
+        SharedSystemClient._identifier_to_system.pop(path, None)
+        raise as_store_error(settings, exc) from exc
 
 
 @dataclass
@@ -83,13 +116,15 @@ class Store:
 
     def complete_documents(self) -> dict[str, dict]:
         """Marker metadata of every completely ingested document, by document name."""
-        got = self.markers.get(include=["metadatas"])
+        with store_guard(self.settings):
+            got = self.markers.get(include=["metadatas"])
         return {meta["document"]: meta for meta in got["metadatas"] or []}
 
     def reset(self) -> None:
         """Drop both collections (used for a rebuild with another model)."""
-        for name in (self.chunks.name, self.markers.name):
-            self.client.delete_collection(name)
+        with store_guard(self.settings):
+            for name in (self.chunks.name, self.markers.name):
+                self.client.delete_collection(name)
 
 
 def open_store(settings: Settings, embeddings: BotEmbeddings, *, create: bool = True,
@@ -118,7 +153,7 @@ def open_store(settings: Settings, embeddings: BotEmbeddings, *, create: bool = 
     except StoreError:
         raise
     except Exception as exc:
-        raise StoreUnavailableError(describe_store_error(settings, exc)) from exc
+        raise as_store_error(settings, exc) from exc
 
     recorded = (chunks.metadata or {}).get(MODEL_KEY)
     if recorded != embeddings.identity and not allow_model_change:
@@ -131,8 +166,3 @@ def open_store(settings: Settings, embeddings: BotEmbeddings, *, create: bool = 
                          create_collection_if_not_exists=False)
     return Store(settings, client, chunks, markers, vectorstore)
 
-
-def where(settings: Settings) -> str:
-    if settings.chroma_url:
-        return f"{settings.chroma_url} (collection '{settings.collection}')"
-    return f"{settings.index_dir} (collection '{settings.collection}')"

@@ -2,6 +2,10 @@
 
 The session index holds the project's article (data/) and a second, unrelated article
 (tests/data/) so that answers are shown to come from the right document.
+
+Server mode: ``chroma_server`` is a real ``chroma run`` on a free loopback port (started once, stopped at
+the end). Tests that take ``mode`` (``mode_settings``, ``mode_indexed``, ``mode_fresh_settings``) run
+twice: against the embedded index and against the server (marked ``server``).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -52,3 +57,64 @@ def indexed(settings):
 def fresh_settings(tmp_path, settings):
     """Settings for a private, empty index (for tests that write)."""
     return settings.model_copy(update={"index_dir": tmp_path / "index", "collection": "test"})
+
+
+# ---------------------------------------------------------------- server mode
+
+
+@pytest.fixture(scope="session")
+def chroma_server():
+    """A real `chroma run --path TMP --host 127.0.0.1 --port FREE` for the whole session."""
+    from tests.servers import ChromaServer
+
+    server = ChromaServer(SESSION_DIR / "chroma-server").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_settings(settings, chroma_server):
+    """The session settings, pointed at the Chroma server (BOT_CHROMA_URL)."""
+    return settings.model_copy(update={"chroma_url": chroma_server.url})
+
+
+@pytest.fixture(scope="session")
+def server_indexed(server_settings):
+    """The session index on the server: both articles, ingested through the server."""
+    from bot.embedding import BotEmbeddings
+    from bot.ingest import ingest
+    from bot.store import open_store
+
+    embeddings = BotEmbeddings(server_settings)
+    store = open_store(server_settings, embeddings)
+    ingest(store, embeddings, [ARTICLE, SECOND_ARTICLE], progress=False)
+    return store
+
+
+MODES = ["embedded", pytest.param("server", marks=pytest.mark.server)]
+
+
+@pytest.fixture(scope="module", params=MODES)
+def mode(request) -> str:
+    """Run the test in both modes: embedded (PersistentClient) and server (HttpClient to `chroma run`)."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def mode_settings(mode, request):
+    return request.getfixturevalue("settings" if mode == "embedded" else "server_settings")
+
+
+@pytest.fixture(scope="module")
+def mode_indexed(mode, request):
+    """The session index (both articles) of this mode."""
+    return request.getfixturevalue("indexed" if mode == "embedded" else "server_indexed")
+
+
+@pytest.fixture()
+def mode_fresh_settings(mode, tmp_path, settings, request):
+    """Settings for a private, empty index in this mode: a temporary folder, or a new server collection."""
+    if mode == "embedded":
+        return settings.model_copy(update={"index_dir": tmp_path / "index", "collection": "test"})
+    url = request.getfixturevalue("chroma_server").url
+    return settings.model_copy(update={"chroma_url": url, "collection": f"test-{uuid.uuid4().hex[:12]}"})

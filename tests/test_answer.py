@@ -1,14 +1,26 @@
-"""``bot.answer``: the public API, with the real model and a real index."""
+"""``bot.answer``: the public API, with the real model and a real index.
+
+Every test runs twice: through ``bot.answer`` on the embedded session index, and through a
+``Bot`` whose settings point at a real `chroma run` server (BOT_CHROMA_URL) holding the same articles.
+"""
 
 import pytest
 
 from bot import Answer, Source, answer
 
-pytestmark = pytest.mark.usefixtures("indexed")
+
+@pytest.fixture(scope="module")
+def ask(mode, mode_indexed, mode_settings):
+    """The answer function of this mode: the public bot.answer, or a server-mode Bot's answer."""
+    if mode == "embedded":
+        return answer
+    from bot.answering import Bot
+
+    return Bot(mode_settings).answer
 
 
-def test_red_line_in_english_resolves_the_hop_to_family_reunification():
-    a = answer("What is the ChristenUnie's red line?")
+def test_red_line_in_english_resolves_the_hop_to_family_reunification(ask):
+    a = ask("What is the ChristenUnie's red line?")
     assert isinstance(a, Answer) and not a.abstained
     assert "gezinshereniging" in a.text
     assert a.text.startswith("According to the article:")
@@ -17,62 +29,62 @@ def test_red_line_in_english_resolves_the_hop_to_family_reunification():
     assert all(isinstance(s, Source) and s.highlight[0] in s.text for s in a.sources)
 
 
-def test_red_line_in_dutch():
-    a = answer("Wat is de rode lijn van de ChristenUnie?")
+def test_red_line_in_dutch(ask):
+    a = ask("Wat is de rode lijn van de ChristenUnie?")
     assert "gezinshereniging" in a.text
     assert a.text.startswith("Volgens het artikel:")
 
 
-def test_every_quote_carries_a_marker_into_the_sources():
+def test_every_quote_carries_a_marker_into_the_sources(ask):
     import re
 
-    a = answer("How long did the meeting last?")
+    a = ask("How long did the meeting last?")
     markers = [int(n) for n in re.findall(r"\[(\d+)\]", a.text)]
     assert markers and all(1 <= n <= len(a.sources) for n in markers)
     assert "vijf uur" in a.text
     assert len(a.text) < 400
 
 
-def test_follow_up_resolves_the_person_from_history():
-    first = answer("Who is Carola Schouten?")
+def test_follow_up_resolves_the_person_from_history(ask):
+    first = ask("Who is Carola Schouten?")
     history = [{"role": "user", "content": "Who is Carola Schouten?"}, {"role": "assistant", "content": first.text}]
-    follow = answer("And what did she say after the meeting?", history=history)
+    follow = ask("And what did she say after the meeting?", history=history)
     assert "Carola Schouten" in follow.question
     assert "makkelijk" in follow.text
 
 
-def test_question_about_something_absent_abstains_and_says_what_the_article_is_about():
-    a = answer("What does the PVV think of the plan?")
+def test_question_about_something_absent_abstains_and_says_what_the_article_is_about(ask):
+    a = ask("What does the PVV think of the plan?")
     assert a.abstained and a.sources == []
     assert "do not mention PVV" in a.text and "Nog geen akkoord" in a.text
 
 
-def test_unrelated_question_abstains_in_dutch():
-    a = answer("Wie werd er landskampioen voetbal?")
+def test_unrelated_question_abstains_in_dutch(ask):
+    a = ask("Wie werd er landskampioen voetbal?")
     assert a.abstained
     assert "geen antwoord op deze vraag" in a.text
 
 
-def test_second_article_answers_come_from_it():
-    a = answer("Hoeveel fietsen passen in de nieuwe stalling?")
+def test_second_article_answers_come_from_it(ask):
+    a = ask("Hoeveel fietsen passen in de nieuwe stalling?")
     assert not a.abstained
     assert "6500" in a.text
     assert a.sources[0].file == "article-nl-fietsenstalling.txt"
 
 
-def test_second_article_in_english_with_a_hop():
-    a = answer("Who opened the bicycle parking?")
+def test_second_article_in_english_with_a_hop(ask):
+    a = ask("Who opened the bicycle parking?")
     assert "Lot van Hooijdonk" in a.text
-    b = answer("What do the shopkeepers want?")
+    b = ask("What do the shopkeepers want?")
     assert "vergoeding" in b.text
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t ", "x" * 100_000, "?!?"])
-def test_bad_questions_raise_a_clear_value_error(question):
+def test_bad_questions_raise_a_clear_value_error(ask, question):
     with pytest.raises(ValueError, match=r"(?i)question|empty|letters|characters"):
-        answer(question)
+        ask(question)
 
 
-def test_control_characters_and_emoji_get_a_sane_answer():
-    a = answer("What is the\x00 ChristenUnie's red line? 🤔")
+def test_control_characters_and_emoji_get_a_sane_answer(ask):
+    a = ask("What is the\x00 ChristenUnie's red line? 🤔")
     assert "gezinshereniging" in a.text

@@ -1,0 +1,203 @@
+"""LLM backends (LangChain chat models), bounded in time and retries, and the prompts.
+
+Imported only when ``settings.answerer`` names an LLM: the extractive default needs none of this.
+
+- ``openai``: any OpenAI-compatible server (vLLM, llama.cpp's server, a hosted API) via ``langchain-openai``.
+- ``ollama``: an Ollama server via ``langchain-ollama``.
+
+Every request runs in a worker thread and is abandoned when ``llm_timeout`` seconds pass (first byte to
+last), whatever the server or the HTTP client do. Failures before the first token (connection errors,
+HTTP 408/409/429/5xx) are retried ``llm_retries`` times; timeouts and other errors are not. Anything that
+goes wrong surfaces as :class:`LLMError`, with a message a user can read.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from bot.settings import Settings
+
+LANGUAGE_NAMES = {"en": "English", "nl": "Dutch"}
+RETRYABLE_STATUS = {408, 409, 429}
+MAX_HISTORY_TURNS = 6
+MAX_TURN_CHARS = 600
+
+
+class LLMError(RuntimeError):
+    """The LLM gave no (complete) answer. ``str(error)`` says why, for users."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+class _Timeout(Exception):
+    pass
+
+
+@dataclass
+class Failure:
+    message: str
+    retryable: bool
+    timed_out: bool = False
+
+
+def make_chat_model(settings: Settings) -> BaseChatModel:
+    """The LangChain chat model the settings describe (nothing is sent until it is used)."""
+    if not settings.llm_model:
+        raise ValueError(f"BOT_ANSWERER={settings.answerer} needs a model name: set BOT_LLM_MODEL.")
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    if settings.answerer == "openai":
+        from langchain_openai import ChatOpenAI
+
+        # Local servers ask for no key, but the client insists on one.
+        key = key or os.environ.get("OPENAI_API_KEY") or "no-key"
+        return ChatOpenAI(
+            model=settings.llm_model, base_url=settings.llm_base_url, api_key=key, timeout=settings.llm_timeout,
+            max_retries=0, temperature=settings.llm_temperature, max_tokens=settings.llm_max_tokens,
+            use_responses_api=False, stream_usage=False,
+        )
+    if settings.answerer == "ollama":
+        from langchain_ollama import ChatOllama
+
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return ChatOllama(
+            model=settings.llm_model, base_url=settings.llm_base_url, temperature=settings.llm_temperature,
+            num_predict=settings.llm_max_tokens, client_kwargs={"timeout": settings.llm_timeout, "headers": headers},
+        )
+    raise ValueError(f"Unknown answerer {settings.answerer!r}: use extractive, openai or ollama.")
+
+
+def describe(exc: BaseException, timeout: float) -> Failure:
+    """What went wrong, for users, and whether another attempt may help."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if isinstance(exc, (_Timeout, TimeoutError)) or names & {"APITimeoutError", "TimeoutException"}:
+        return Failure(f"no answer within {timeout:g} s", retryable=False, timed_out=True)
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and status > 0:
+        detail = str(getattr(exc, "message", "") or getattr(exc, "error", "") or exc).strip()
+        return Failure(f"the server answered HTTP {status}: {detail[:160]}",
+                       retryable=status in RETRYABLE_STATUS or status >= 500)
+    if names & {"APIConnectionError", "ConnectError", "ConnectionError", "RemoteProtocolError", "ReadError"}:
+        return Failure(f"cannot reach the server ({str(exc)[:160]})", retryable=True)
+    return Failure(f"{type(exc).__name__}: {str(exc)[:160]}", retryable=False)
+
+
+def _within(produce: Callable[[], Iterable[str]], timeout: float) -> Iterator[str]:
+    """Items of ``produce()``, computed in a daemon thread; raises _Timeout ``timeout`` s after the start."""
+    items: queue.Queue[tuple[str, object]] = queue.Queue()
+    stop = threading.Event()
+
+    def worker() -> None:
+        try:
+            for item in produce():
+                if stop.is_set():
+                    return
+                items.put(("item", item))
+            items.put(("end", None))
+        except BaseException as exc:  # handed over to the caller's thread
+            items.put(("error", exc))
+
+    threading.Thread(target=worker, name="llm-request", daemon=True).start()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                kind, value = items.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise _Timeout() from None
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()  # the worker stops at its next item; a blocked read ends by the client's own timeout
+
+
+class Backend:
+    """One chat model with the settings' time limit and retries."""
+
+    def __init__(self, settings: Settings, model: BaseChatModel | None = None) -> None:
+        self.name = settings.answerer
+        self.model = model if model is not None else make_chat_model(settings)
+        self.timeout = settings.llm_timeout
+        self.retries = settings.llm_retries
+
+    def stream(self, messages: Sequence[BaseMessage]) -> Iterator[str]:
+        """Text pieces as the model writes them. Raises LLMError."""
+        return self._attempts(lambda: (str(chunk.text) for chunk in self.model.stream(list(messages))))
+
+    def complete(self, messages: Sequence[BaseMessage]) -> str:
+        """The whole reply (one non-streaming request). Raises LLMError."""
+        return "".join(self._attempts(lambda: [str(self.model.invoke(list(messages)).text)]))
+
+    def _attempts(self, produce: Callable[[], Iterable[str]]) -> Iterator[str]:
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            started = False
+            try:
+                for piece in _within(produce, self.timeout):
+                    if piece:
+                        started = True
+                        yield piece
+                return
+            except Exception as exc:
+                failure = describe(exc, self.timeout)
+                if started or not failure.retryable or attempt == attempts:
+                    tries = f" (after {attempt} attempts)" if attempt > 1 else ""
+                    raise LLMError(failure.message + tries, timed_out=failure.timed_out) from exc
+                time.sleep(min(2.0, 0.25 * 2**attempt))
+
+
+def answer_messages(question: str, language: str, passages: Sequence[str], refusal: str) -> list[BaseMessage]:
+    """The prompt: numbered passages, the question's language, citations, and the refusal phrase."""
+    numbered = "\n\n".join(f"[{n}] {text}" for n, text in enumerate(passages, 1))
+    system = (
+        "You answer questions about a Dutch news article, using only the numbered passages from it below.\n"
+        "Rules:\n"
+        f"- Write your answer in {LANGUAGE_NAMES[language]}, the language of the question, even though the "
+        "passages are in Dutch.\n"
+        "- Use only what the passages say. Add no background knowledge, guesses or opinions.\n"
+        "- Be brief: one to three sentences.\n"
+        "- End every sentence with the number of the passage it comes from, in square brackets, like [1].\n"
+        "- If the passages do not answer the question, reply with exactly this sentence and nothing else: "
+        f"{refusal}\n\n"
+        f"Passages:\n\n{numbered}"
+    )
+    return [SystemMessage(system), HumanMessage(question)]
+
+
+def rewrite_messages(question: str, language: str, history: Sequence[dict]) -> list[BaseMessage]:
+    """The prompt that turns a follow-up into a question that stands on its own."""
+    turns = [t for t in history if t.get("content")][-MAX_HISTORY_TURNS:]
+    conversation = "\n".join(
+        f"{'User' if t['role'] == 'user' else 'Assistant'}: {t['content'][:MAX_TURN_CHARS]}" for t in turns
+    )
+    system = (
+        "Rewrite the user's last question so that it can be understood without the conversation: replace "
+        "pronouns and references (she, he, it, that, zij, hij, dat...) with what they refer to. "
+        f"Keep it in {LANGUAGE_NAMES[language]}. If it already stands on its own, repeat it unchanged. "
+        "Reply with the question only."
+    )
+    return [SystemMessage(system), HumanMessage(f"Conversation:\n{conversation}\n\nLast question: {question}")]
+
+
+def clean_rewrite(reply: str, question: str) -> str | None:
+    """The rewritten question from the reply, or None when it is not a plausible question."""
+    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    text = lines[0].split(":", 1)[1].strip() if lines[0].lower().startswith(("rewritten", "question")) else lines[0]
+    text = text.strip("\"'“”«» ")
+    if not any(c.isalpha() for c in text) or len(text) > max(300, 3 * len(question)):
+        return None
+    return text

@@ -1,0 +1,146 @@
+"""One writer per document, across processes and machines: a lease held as a Chroma collection.
+
+Creating a collection whose name exists fails atomically, in embedded mode and on a server alike, so
+``<collection>-lock-<hash of the document name>`` is a mutex that every process sharing the index sees.
+The lock records its holder (host, pid, a random token) and an expiry that the holder renews after each
+batch. A lock is taken over when its holder was a process on this machine that no longer runs (SIGKILL:
+no waiting at all), or, for a holder on another machine, when it stopped renewing it (killed, or gone).
+
+Two processes ingesting the same document therefore take turns: the second one finds it complete and
+writes nothing. Two *versions* of one document ingested at once end as one of them, whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from bot.store import Store
+from bot.store_errors import StoreError, store_guard
+
+LEASE_SECONDS = 120.0
+WAIT_SECONDS = 900.0
+POLL_SECONDS = 0.25
+_held: set[str] = set()  # tokens of the leases this process holds now
+
+
+class LockLostError(StoreError):
+    """Another process took over this writer's lock (it stalled for longer than the lease)."""
+
+
+def lock_name(store: Store, document: str) -> str:
+    return f"{store.settings.collection}-lock-{hashlib.sha256(document.encode('utf-8')).hexdigest()[:24]}"
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:  # a killed child that nobody has reaped yet is a zombie: it holds nothing
+        return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _abandoned(holder: dict[str, Any]) -> bool:
+    """On this machine: its process is gone (or it is this process, which no longer holds it, e.g. after a
+    full disk kept it from deleting its lock). Elsewhere: it stopped renewing the lease."""
+    if holder.get("host") == socket.gethostname():
+        pid = int(holder.get("pid", 0))
+        if pid == os.getpid():
+            return holder.get("token") not in _held
+        return _process_gone(pid)
+    return float(holder.get("expires", 0)) < time.time()
+
+
+class Lease:
+    def __init__(self, store: Store, name: str, document: str) -> None:
+        self.store = store
+        self.name = name
+        self.document = document
+        self.token = uuid.uuid4().hex
+        self.renewed = 0.0
+
+    def _metadata(self) -> dict[str, Any]:
+        return {"host": socket.gethostname(), "pid": os.getpid(), "token": self.token,
+                "document": self.document[:200], "expires": time.time() + LEASE_SECONDS}
+
+    def _holder(self) -> dict[str, Any] | None:
+        try:
+            return dict(self.store.client.get_collection(self.name).metadata or {})
+        except Exception as exc:
+            if type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc):
+                return None
+            raise
+
+    def try_acquire(self) -> dict[str, Any] | None:
+        """None when acquired; else the holder's record."""
+        try:
+            self.store.client.create_collection(self.name, metadata=self._metadata())
+            self.renewed = time.monotonic()
+            _held.add(self.token)
+            return None
+        except Exception as exc:
+            if "already exists" not in str(exc):
+                raise
+        holder = self._holder()
+        if holder is not None and _abandoned(holder):
+            again = self._holder()  # delete only the abandoned lock we saw, not a fresh one
+            if again is not None and again.get("token") == holder.get("token"):
+                self._drop()
+        return holder or {}
+
+    def check(self) -> None:
+        """Raise LockLostError unless this process still holds the lock; renew it now and then."""
+        holder = self._holder()
+        if holder is None or holder.get("token") != self.token:
+            raise LockLostError(f"Another process took over ingesting {self.document} (this one stalled for "
+                                f"more than {LEASE_SECONDS:.0f} s); nothing of this run is marked complete.")
+        if time.monotonic() - self.renewed > LEASE_SECONDS / 4:
+            self.store.client.get_collection(self.name).modify(metadata=self._metadata())
+            self.renewed = time.monotonic()
+
+    def _drop(self) -> None:
+        try:
+            self.store.client.delete_collection(self.name)
+        except Exception as exc:
+            if type(exc).__name__ != "NotFoundError" and "does not exist" not in str(exc):
+                raise
+
+    def release(self) -> None:
+        _held.discard(self.token)
+        holder = self._holder()
+        if holder is not None and holder.get("token") == self.token:
+            self._drop()
+
+
+@contextmanager
+def document_lock(store: Store, document: str, wait: float = WAIT_SECONDS) -> Iterator[Lease]:
+    """Hold the document's lock for the block (waiting for another writer to finish, up to ``wait`` s)."""
+    lease = Lease(store, lock_name(store, document), document)
+    deadline = time.monotonic() + wait
+    with store_guard(store.settings):
+        while (holder := lease.try_acquire()) is not None:
+            if time.monotonic() > deadline:
+                raise StoreError(f"{document} is being ingested by another process ({holder.get('host')}, pid "
+                                 f"{holder.get('pid')}); gave up waiting after {wait:.0f} s. Try again later.")
+            time.sleep(POLL_SECONDS)
+    try:
+        yield lease
+    except BaseException:
+        with suppress(Exception):  # the error that stopped us matters more; a dead holder's lock is taken over
+            lease.release()
+        raise
+    with store_guard(store.settings):
+        lease.release()

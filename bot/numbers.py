@@ -1,0 +1,75 @@
+"""Numbers stated in a text, as values, in digits or in English or Dutch words ("tweehonderd" = 200).
+
+Used by the grounding check: an English "two hundred" is supported by a Dutch "tweehonderd".
+"een"/"one" are left out: they are articles and pronouns far more often than numbers.
+"""
+
+from __future__ import annotations
+
+import re
+
+_EN_UNITS = {  # "ten" is left out: Dutch "ten minste", "ten slotte"
+    word: value for value, word in enumerate("_ _ two three four five six seven eight nine _ eleven twelve "
+                                              "thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())
+    if word != "_"
+}
+_NL_UNITS = dict(zip(
+    "twee drie vier vijf zes zeven acht negen tien elf twaalf dertien veertien vijftien zestien zeventien "
+    "achttien negentien".split(), range(2, 20)))
+_EN_TENS = dict(zip("twenty thirty forty fifty sixty seventy eighty ninety".split(), range(20, 100, 10)))
+_NL_TENS = dict(zip("twintig dertig veertig vijftig zestig zeventig tachtig negentig".split(), range(20, 100, 10)))
+_UNITS = {**_EN_UNITS, **_NL_UNITS}
+_TENS = {**_EN_TENS, **_NL_TENS}
+_SCALES = {"hundred": 100, "honderd": 100, "thousand": 1000, "duizend": 1000, "million": 10**6, "miljoen": 10**6}
+_DIGITS = re.compile(r"(?<![\w.,])\d+(?:[.,]\d{3})*(?:,\d+|\.\d+)?(?![\w])")
+_WORD = re.compile(r"[a-zA-Zéëï-]+")
+
+
+def _dutch_compound(word: str) -> int | None:
+    """Dutch writes numbers as one word: tweehonderd, eenentwintig, drieëntwintig, tweeduizend."""
+    for scale_word, scale in (("duizend", 1000), ("honderd", 100)):
+        head, found, tail = word.partition(scale_word)
+        if found:
+            multiplier = _dutch_compound(head) if head else 1
+            rest = _dutch_compound(tail) if tail else 0
+            return None if multiplier is None or rest is None else multiplier * scale + rest
+    units = {**_NL_UNITS, "een": 1, "één": 1}
+    if word in units or word in _NL_TENS:
+        return units.get(word) or _NL_TENS[word]
+    for tens_word, tens in _NL_TENS.items():
+        head = word.removesuffix(tens_word)
+        if head != word:
+            for joint in ("ën", "en"):
+                if head.endswith(joint) and head[: -len(joint)] in units:
+                    return units[head[: -len(joint)]] + tens
+    return None
+
+
+def _digits_value(text: str) -> float:
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", text):  # Dutch thousands: 6.500
+        return float(text.replace(".", ""))
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", text):  # English thousands: 6,500
+        return float(text.replace(",", ""))
+    return float(text.replace(",", "."))
+
+
+def numbers_in(text: str) -> set[float]:
+    values = {_digits_value(m.group()) for m in _DIGITS.finditer(text)}
+    current: float | None = None  # an English number spelled over several words: "two hundred and fifty"
+    for token in (w.lower().strip("-") for w in _WORD.findall(text)):
+        if token in _UNITS or token in _TENS:
+            current = (current or 0) + (_UNITS.get(token) or _TENS[token])
+        elif token in _SCALES and (current is not None or token in {"hundred", "honderd", "duizend", "thousand"}):
+            current = (current or 1) * _SCALES[token]
+        elif token == "and" and current is not None:
+            continue
+        else:
+            if current is not None:
+                values.add(float(current))
+            current = None
+            compound = _dutch_compound(token) if len(token) > 4 else None
+            if compound is not None and compound > 1:
+                values.add(float(compound))
+    if current is not None:
+        values.add(float(current))
+    return values

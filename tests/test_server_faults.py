@@ -1,0 +1,180 @@
+"""Server mode under faults: the Chroma server down at start and mid-session, several ingesting processes.
+
+Everything is real: `chroma run` servers in subprocesses, `python -m bot` in subprocesses, the real model.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from bot.embedding import BotEmbeddings
+from bot.ingest import _sha, chunk_document
+from bot.store import StoreUnavailableError, open_store
+from bot.text import read_document
+from tests.conftest import ARTICLE, ROOT, SECOND_ARTICLE
+from tests.servers import ChromaServer, free_port
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+QUESTION = "Hoeveel fietsen passen in de nieuwe stalling?"
+
+
+def bot_env(settings, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection,
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **extra}
+    if settings.chroma_url:
+        env["BOT_CHROMA_URL"] = settings.chroma_url
+    return env
+
+
+def run_bot(settings, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=bot_env(settings),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture()
+def public_api_on(monkeypatch):
+    """Point the process-wide settings (and so bot.answer, the UI functions) at a Chroma URL for one test."""
+    from bot.answering import reset_bot
+    from bot.settings import get_settings
+
+    def switch(url: str):
+        monkeypatch.setenv("BOT_CHROMA_URL", url)
+        monkeypatch.setenv("BOT_COLLECTION", "faults")
+        get_settings.cache_clear()
+        reset_bot()
+        return get_settings()
+
+    yield switch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    reset_bot()
+
+
+def ui_reply(question: str) -> str:
+    import ui
+
+    return "".join(ui.respond(question, []))
+
+
+def test_server_down_at_start_and_mid_session_clear_errors_then_recovery(public_api_on, tmp_path):
+    from bot import answer
+    from bot.ingest import ingest
+
+    port = free_port()
+    settings = public_api_on(f"http://127.0.0.1:{port}")
+    down = rf"Cannot reach the Chroma server at http://127\.0\.0\.1:{port} .*chroma run"
+
+    # Down at start: the API raises the typed error, the CLI says so in one line, the UI shows it.
+    with pytest.raises(StoreUnavailableError, match=down):
+        answer(QUESTION)
+    cli = run_bot(settings, "status")
+    assert cli.returncode == 1 and "Traceback" not in cli.stderr
+    assert re.search(down, cli.stderr) and cli.stderr.startswith("error: ")
+    shown = ui_reply(QUESTION)
+    assert "The index is unavailable" in shown and "Cannot reach the Chroma server" in shown
+
+    # The server comes up (on the same port): the same process answers, nothing restarted.
+    server = ChromaServer(tmp_path / "chroma", port).start()
+    try:
+        embeddings = BotEmbeddings(settings)
+        ingest(open_store(settings, embeddings), embeddings, [SECOND_ARTICLE], progress=False)
+        first = answer(QUESTION)
+        assert "6500" in first.text and first.sources[0].file == SECOND_ARTICLE.name
+        assert "6500" in ui_reply(QUESTION)
+
+        # Down mid-session: a clear typed error, not a hang and not a traceback in the UI.
+        server.stop()
+        with pytest.raises(StoreUnavailableError, match=down):
+            answer(QUESTION)
+        assert "Cannot reach the Chroma server" in ui_reply(QUESTION)
+
+        # Back: the next question reconnects by itself, with the same answer.
+        server.start()
+        assert answer(QUESTION).text == first.text
+        assert "6500" in ui_reply(QUESTION)
+    finally:
+        server.stop()
+
+
+def test_terminal_chat_survives_a_server_outage(tmp_path, settings):
+    """`python -m bot chat`: an error line while the server is down, answers again when it is back."""
+    port = free_port()
+    server_settings = settings.model_copy(update={"chroma_url": f"http://127.0.0.1:{port}",
+                                                  "collection": "chat"})
+    chat = subprocess.Popen([sys.executable, "-m", "bot", "chat"], cwd=ROOT, env=bot_env(server_settings),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = ChromaServer(tmp_path / "chroma", port)
+    try:
+        chat.stdin.write(QUESTION + "\n")
+        chat.stdin.flush()
+        seen = ""
+        while "error:" not in seen:  # the first question was answered (with an error) before the server is up
+            line = chat.stdout.readline()
+            assert line, f"chat ended: {seen} {chat.stderr.read()}"
+            seen += line
+        assert "Cannot reach the Chroma server" in seen
+        server.start()
+        assert run_bot(server_settings, "ingest", "--quiet", str(SECOND_ARTICLE)).returncode == 0
+        out, err = chat.communicate(QUESTION + "\n\n", timeout=900)
+    finally:
+        if chat.poll() is None:
+            chat.kill()
+            chat.wait()
+        server.stop()
+    assert chat.returncode == 0, err
+    assert "6500" in out and "Traceback" not in err
+
+
+def summary(stdout: str) -> tuple[int, int]:
+    match = re.search(r"(\d+) document\(s\) written, (\d+) unchanged", stdout)
+    assert match, stdout
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_several_processes_ingesting_at_once_leave_exact_counts(tmp_path, server_settings):
+    """Three processes, the same documents in different orders, and two versions of one document."""
+    settings = server_settings.model_copy(update={"collection": "concurrent"})
+    small = tmp_path / "korte-notitie.txt"
+    small.write_text("Korte notitie\n\nDe gemeente opent een loket. Het is elke dinsdag open.\n\n"
+                     "Aanmelden kan vanaf maandag.", encoding="utf-8")
+    versions = []
+    for number, text in enumerate(["De raad vergadert op woensdag. Er is één agendapunt.",
+                                   "De raad vergadert op donderdag. Er zijn twee agendapunten."]):
+        folder = tmp_path / f"v{number}"
+        folder.mkdir()
+        versions.append(folder / "raad.txt")
+        versions[-1].write_text(f"De raad\n\n{text}\n\nDe vergadering is openbaar.", encoding="utf-8")
+    orders = [[ARTICLE, SECOND_ARTICLE, small, versions[0]], [SECOND_ARTICLE, small, ARTICLE, versions[1]],
+              [small, ARTICLE, SECOND_ARTICLE]]
+    processes = [subprocess.Popen([sys.executable, "-m", "bot", "ingest", "--quiet", *map(str, paths)], cwd=ROOT,
+                                  env=bot_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for paths in orders]
+    results = [p.communicate(timeout=1800) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], [err[-2000:] for _, err in results]
+
+    written, unchanged = map(sum, zip(*(summary(out) for out, _ in results)))
+    assert written == 5 and unchanged == 6  # each document embedded once; raad.txt once per version
+
+    store = open_store(settings, BotEmbeddings(settings))
+    markers = store.complete_documents()
+    assert sorted(markers) == sorted([ARTICLE.name, SECOND_ARTICLE.name, small.name, "raad.txt"])
+    got = store.chunks.get(include=["metadatas"])
+    metas = got["metadatas"]
+    # No duplicates: one record per document, view and sentence position.
+    keys = [(m["document"], m["view"], m["position"]) for m in metas]
+    assert len(keys) == len(set(keys)) == len(got["ids"]) == store.chunks.count()
+    # Nothing lost, nothing left over: exactly the chunks of each marked version.
+    for name, marker in markers.items():
+        mine = [m for m in metas if m["document"] == name]
+        assert len(mine) == marker["chunks"] and {m["doc_hash"] for m in mine} == {marker["doc_hash"]}
+    assert store.chunks.count() == sum(m["chunks"] for m in markers.values())
+    assert markers["raad.txt"]["doc_hash"] in {_sha(v.read_text(encoding="utf-8")) for v in versions}
+    expected = {p.name: len(chunk_document(read_document(p))) for p in [ARTICLE, SECOND_ARTICLE, small]}
+    assert {n: markers[n]["chunks"] for n in expected} == expected
+    assert not [c.name for c in store.client.list_collections() if c.name.startswith("concurrent-lock-")]
+
