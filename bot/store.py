@@ -11,6 +11,7 @@ Two collections:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -109,7 +110,16 @@ class Store:
     client: Any
     chunks: Any  # chromadb Collection
     markers: Any  # chromadb Collection
-    vectorstore: Chroma
+    embeddings: BotEmbeddings | None = None
+
+    @cached_property
+    def vectorstore(self) -> Chroma:
+        """The chunks as a LangChain vector store, made on first use: answering queries the collection itself
+        and does not pay for importing ``langchain_chroma`` (~1 s of a cold start, see bench/cold.py)."""
+        from langchain_chroma import Chroma
+
+        return Chroma(client=self.client, collection_name=self.chunks.name, embedding_function=self.embeddings,
+                      create_collection_if_not_exists=False)
 
     def model_recorded(self) -> str | None:
         return (self.chunks.metadata or {}).get(MODEL_KEY)
@@ -130,8 +140,6 @@ class Store:
 def open_store(settings: Settings, embeddings: BotEmbeddings, *, create: bool = True,
                allow_model_change: bool = False) -> Store:
     """Open (or create) the collections and check that they were built with this embedding model."""
-    from langchain_chroma import Chroma
-
     client = make_client(settings)
     metadata = {MODEL_KEY: embeddings.identity, SCHEMA_KEY: SCHEMA_VERSION}
     try:
@@ -162,7 +170,5 @@ def open_store(settings: Settings, embeddings: BotEmbeddings, *, create: bool = 
             f"but the bot is configured for '{embeddings.identity}'. Vectors of two models cannot be mixed: "
             "rebuild with `python -m bot ingest --rebuild`, or set BOT_MODEL back."
         )
-    vectorstore = Chroma(client=client, collection_name=chunks.name, embedding_function=embeddings,
-                         create_collection_if_not_exists=False)
-    return Store(settings, client, chunks, markers, vectorstore)
+    return Store(settings, client, chunks, markers, embeddings)
 

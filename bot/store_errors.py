@@ -21,6 +21,9 @@ SERVER_HINT = ("Is it running? Start it with `chroma run --path index-server --h
 # Measured: the article's 66 chunks take ~9 kB each in chroma.sqlite3 and the vector segment; keep 2x that.
 BYTES_PER_CHUNK = 20_000
 SPACE_MARGIN_BYTES = 2_000_000
+# Chroma reports a full disk as e.g. "Error in compaction: Failed to apply logs to the metadata segment":
+# a Chroma error while less than this is free on the index's disk is reported as a full disk.
+LOW_SPACE_BYTES = 1_000_000
 
 
 class StoreError(RuntimeError):
@@ -100,7 +103,7 @@ def as_store_error(settings: Settings, exc: BaseException) -> StoreError:
         )
     free = None if settings.chroma_url else _free_bytes(settings.index_dir)
     full_disk = code in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in lowered or "no space left" in lowered
-    if full_disk or (free is not None and free < SPACE_MARGIN_BYTES // 4 and "chroma" in type(exc).__module__):
+    if full_disk or (free is not None and free < LOW_SPACE_BYTES and "chroma" in type(exc).__module__):
         shown = f"{free:,} bytes free" if free is not None else "no space left"
         return DiskFullError(
             f"The disk holding the index {settings.index_dir} is full ({shown}; {type(exc).__name__}: {text}). "

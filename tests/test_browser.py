@@ -263,10 +263,12 @@ def test_question_the_article_does_not_answer_is_shown_as_an_abstention(chat):
 
 @pytest.mark.browser
 def test_bad_question_gets_a_clear_message_in_the_chat(chat):
+    from playwright.sync_api import expect
+
     reply = chat.ask("???")
     assert "nb-problem" in reply.get_attribute("class")
     assert "Please type a question in words" in reply.inner_text()
-    assert chat.page.locator("#question textarea").is_enabled()  # the chat goes on
+    expect(chat.page.locator("#question textarea")).to_be_enabled(timeout=30_000)  # the chat goes on
     assert chat.page.get_by_text("Error", exact=True).count() == 0  # no generic error toast
 
 

@@ -23,6 +23,7 @@ from bot.ingest import ingest
 from bot.retrieval import Retriever
 from bot.store import DiskFullError, IndexReadOnlyError, open_store
 from tests.conftest import ROOT, SECOND_ARTICLE
+from tests.test_killed_ingestion import forget_open_index
 from tests.test_server_faults import bot_env
 
 NOTE = "Korte notitie\n\nDe gemeente opent een loket. Het is elke dinsdag open.\n\nAanmelden kan vanaf maandag."
@@ -69,8 +70,6 @@ def test_read_only_index_folder(fresh_settings, note, tmp_path):
     embeddings = BotEmbeddings(fresh_settings)
     ingest(open_store(fresh_settings, embeddings), embeddings, [note], progress=False)
     index = fresh_settings.index_dir
-    from tests.test_killed_ingestion import forget_open_index
-
     forget_open_index(fresh_settings)
     before = tree(index)
     with read_only(index):
@@ -94,14 +93,16 @@ def small_disk(tmp_path) -> Iterator[Path]:
         pytest.skip("simulating a full disk needs a tmpfs mount (root)")
     mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk))
     yield disk
-    subprocess.run(["umount", str(disk)], check=True)
+    if subprocess.run(["umount", str(disk)]).returncode != 0:
+        subprocess.run(["umount", "--lazy", str(disk)], check=True)  # never leave a mount behind
 
 
 def fill(disk: Path, leave: int) -> Path:
-    filler = disk / "filler"
-    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    """Another file that takes all but ``leave`` bytes of the free space."""
+    filler = disk / f"filler-{len(list(disk.glob('filler-*')))}"
+    stat = os.statvfs(disk)
     with filler.open("wb") as fh:
-        fh.write(b"\0" * max(0, free - leave))
+        fh.write(b"\0" * max(0, stat.f_bavail * stat.f_frsize - leave))
     return filler
 
 
@@ -111,7 +112,7 @@ def test_full_disk_refuses_before_writing_and_recovers(fresh_settings, note, sma
     store = open_store(settings, embeddings)
     ingest(store, embeddings, [note], progress=False)
     count = store.chunks.count()
-    filler = fill(small_disk, leave=300_000)
+    fill(small_disk, leave=300_000)
 
     # Checked before writing: a clear error, nothing written, the index still answers.
     with pytest.raises(DiskFullError, match=r"Not enough disk space to ingest .*Nothing was written"):
@@ -127,7 +128,8 @@ def test_full_disk_refuses_before_writing_and_recovers(fresh_settings, note, sma
     with pytest.raises(DiskFullError, match=r"disk holding the index .* is full"):
         ingest(store, embeddings, [SECOND_ARTICLE], progress=False)
 
-    filler.unlink()
+    for filler in small_disk.glob("filler-*"):
+        filler.unlink()
     monkeypatch.undo()
     assert SECOND_ARTICLE.name not in store.complete_documents()
     assert all(h.document == note.name for h in Retriever(store, embeddings, 8).retrieve("fietsen").hits)
@@ -135,6 +137,7 @@ def test_full_disk_refuses_before_writing_and_recovers(fresh_settings, note, sma
     assert report.added == [SECOND_ARTICLE.name] and report.unchanged == [note.name]
     markers = store.complete_documents()
     assert store.chunks.count() == sum(m["chunks"] for m in markers.values())
+    forget_open_index(settings)  # close the index, so that the disk can be unmounted
 
 
 def broken_model_cache(tmp_path: Path, settings, damage: str) -> Path:

@@ -83,7 +83,7 @@ def test_problems_get_a_title_that_says_what_went_wrong():
 
 
 def test_chatbot_shows_what_people_type_as_text_and_gives_it_back_unchanged():
-    chatbot = ui.LiteralUserChatbot(render=False)
+    chatbot = ui.show_user_text_literally(gr.Chatbot(render=False))
     reply = '<div class="nb-reply nb-answer"><div class="nb-text">x</div></div>'
     shown = chatbot.postprocess([{"role": "user", "content": ATTACK}, {"role": "assistant", "content": reply}])
     user_text, assistant_text = (m.content[0].text for m in shown.root)
@@ -157,3 +157,8 @@ def test_login_setting():
     for bad in ("no-colon", ":password", "user:"):
         with pytest.raises(SystemExit, match="user:password"):
             ui.parse_auth(bad)
+
+
+def test_importing_the_ui_writes_no_stub_next_to_it():
+    # Gradio writes a .pyi beside the module of any gr.Component subclass; ui.py must not define one.
+    assert not Path(ui.__file__).with_suffix(".pyi").exists()

@@ -1,0 +1,112 @@
+"""Warm answer latency: ``answer()`` against the bare floor, measured in the same process.
+
+The floor is what no answer can avoid: one ``encode_query`` of the same question with the loaded model,
+plus one Chroma query of the same size (k = 2 x BOT_TOP_K) on the same collection. Each question is
+timed both ways in every round, alternating which goes first; the figures are per-question medians,
+then p50/p95 over the questions, and the ratio answer / floor (target: <= 1.2).
+
+``python -m bench latency [--repeats N] [--all] [--profile]``; --all uses every question of the
+evaluation set instead of the shared dev questions; --profile prints a pyinstrument profile of answer().
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from bench.common import (
+    ARTICLE,
+    dev_items,
+    header,
+    ingest_paths,
+    median,
+    percentile,
+    question_set,
+    save,
+    table,
+    temp_dir,
+    use_index,
+)
+
+
+def encode_query(model: Any, question: str) -> Any:
+    if hasattr(model, "encode_query"):
+        return model.encode_query(question)
+    return model.encode(question, prompt_name="query")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench latency", description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--all", action="store_true", help="every question of the evaluation set")
+    parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile of answer()")
+    args = parser.parse_args(argv)
+    items = question_set()["items"] if args.all else dev_items()
+    questions = [item["q"] for item in items]
+    header(f"Warm answer latency: {len(questions)} questions x {args.repeats} rounds, answer() vs floor")
+
+    with temp_dir("latency") as tmp:
+        use_index(tmp / "index", "bench-latency")
+        ingest_paths([ARTICLE])
+        import torch
+
+        from bot import answer
+        from bot.answering import get_bot
+
+        bot = get_bot()
+        answer("warm-up: what is this article about?")  # model load and index open are cold start, not latency
+        model, chunks, k = bot.embeddings.model, bot.store.chunks, 2 * bot.settings.top_k
+
+        def floor(question: str) -> None:
+            chunks.query(query_embeddings=[encode_query(model, question)], n_results=k)
+
+        floor(questions[0])
+        timings: dict[str, dict[str, list[float]]] = {"answer": {q: [] for q in questions},
+                                                      "floor": {q: [] for q in questions}}
+        for round_number in range(args.repeats):
+            for question in questions:
+                steps = [("answer", answer), ("floor", floor)]
+                for name, call in steps[::-1] if (round_number + questions.index(question)) % 2 else steps:
+                    start = time.perf_counter()
+                    call(question)
+                    timings[name][question].append(time.perf_counter() - start)
+
+        answer_med = [median(timings["answer"][q]) for q in questions]
+        floor_med = [median(timings["floor"][q]) for q in questions]
+        ratios = [a / f for a, f in zip(answer_med, floor_med)]
+        figures = {
+            "questions": len(questions), "repeats": args.repeats, "torch_threads": torch.get_num_threads(),
+            "encoder": type(model).__name__,
+            "answer_p50_ms": 1000 * percentile(answer_med, 50), "answer_p95_ms": 1000 * percentile(answer_med, 95),
+            "floor_p50_ms": 1000 * percentile(floor_med, 50), "floor_p95_ms": 1000 * percentile(floor_med, 95),
+            "ratio_p50": percentile(answer_med, 50) / percentile(floor_med, 50),
+            "ratio_p95": percentile(answer_med, 95) / percentile(floor_med, 95),
+            "ratio_median_per_question": median(ratios),
+            "overhead_p50_ms": 1000 * median([a - f for a, f in zip(answer_med, floor_med)]),
+        }
+        print(table(["", "p50", "p95"], [
+            ["answer()", f"{figures['answer_p50_ms']:.0f} ms", f"{figures['answer_p95_ms']:.0f} ms"],
+            ["floor (encode_query + Chroma query)", f"{figures['floor_p50_ms']:.0f} ms",
+             f"{figures['floor_p95_ms']:.0f} ms"],
+            ["ratio answer / floor", f"{figures['ratio_p50']:.2f}x", f"{figures['ratio_p95']:.2f}x"],
+        ]))
+        print(f"per-question ratio, median: {figures['ratio_median_per_question']:.2f}x; "
+              f"overhead beyond the floor, median: {figures['overhead_p50_ms']:.0f} ms "
+              f"(target: ratio <= 1.20; encoder {figures['encoder']}, torch threads {figures['torch_threads']})")
+
+        if args.profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0005)
+            profiler.start()
+            for question in questions:
+                answer(question)
+            profiler.stop()
+            print(profiler.output_text(unicode=False, color=False, show_all=False))
+    save("latency", figures)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
