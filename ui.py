@@ -343,7 +343,7 @@ def build(settings: Settings | None = None) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = show_user_text_literally(gr.Chatbot(
-                    height="max(360px, calc(100vh - 290px))", show_label=False, latex_delimiters=[],
+                    height="max(360px, calc(100vh - 250px))", show_label=False, latex_delimiters=[],
                     feedback_options=None, buttons=[], elem_id="chat",  # copy would copy markup
                     placeholder="**Ask about the article** in English or Dutch, or pick a question:",
                 ))

@@ -21,11 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.grounding import GroundingChecker, unsupported_specifics  # noqa: E402
+from bot.linguistics import language_of  # noqa: E402
 from bot.text import read_document  # noqa: E402
 
 CASES = ROOT / "bench" / "grounding_cases.json"
 ARTICLE = ROOT / "data" / "article-nl-migratie.txt"
 MIN_PRECISION = 0.95
+LANGUAGES = {"en": "English", "nl": "Dutch"}
 ANSWERING = [1, 2, 3, 4, 5, 7, 8, 9, 10]  # paragraphs with content (0 is the title, 6 a heading)
 
 
@@ -103,6 +105,10 @@ def report(samples: list[Sample], threshold: float) -> None:
         p, r = precision_recall(part, threshold)
         p0, r0 = precision_recall(part, threshold, specifics=False)
         print(f"  {name}: precision {p:.2f}, recall {r:.2f}   (similarity alone: precision {p0:.2f}, recall {r0:.2f})")
+    for language in ("en", "nl"):
+        part = [s for s in samples if language_of(s.claim) == language]
+        p, r = precision_recall(part, threshold)
+        print(f"  {LANGUAGES[language]} sentences (Dutch passages): precision {p:.2f}, recall {r:.2f}")
     for kind in ("invented", "contradicting", "wrong-citation"):
         part = [s for s in samples if s.kind == kind]
         removed = sum(not s.kept(threshold) for s in part)

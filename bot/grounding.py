@@ -3,7 +3,8 @@
 A sentence is *supported* when
 - it cites at least one of the numbered passages the LLM was given (``[n]``);
 - its embedding is close enough (cosine >= threshold) to a sentence of a cited passage, two adjacent
-  sentences, or the whole passage. EmbeddingGemma is cross-lingual, so an English sentence is checked against Dutch evidence;
+  sentences, or the whole passage. EmbeddingGemma is cross-lingual, so an English sentence is checked
+  against Dutch evidence;
 - every number and every acronym-like name it states (D66, VVD, ChristenUnie, UN) occurs in a cited
   passage: embeddings barely notice "300" for "tweehonderd" or a party swapped for another.
 

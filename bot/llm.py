@@ -13,6 +13,7 @@ goes wrong surfaces as :class:`LLMError`, with a message a user can read.
 
 from __future__ import annotations
 
+import importlib
 import os
 import queue
 import threading
@@ -56,8 +57,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         raise ValueError(f"BOT_ANSWERER={settings.answerer} needs a model name: set BOT_LLM_MODEL.")
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     if settings.answerer == "openai":
-        from langchain_openai import ChatOpenAI
-
+        ChatOpenAI = _import(settings, "langchain_openai", "ChatOpenAI")
         # Local servers ask for no key, but the client insists on one.
         key = key or os.environ.get("OPENAI_API_KEY") or "no-key"
         return ChatOpenAI(
@@ -66,14 +66,23 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             use_responses_api=False, stream_usage=False,
         )
     if settings.answerer == "ollama":
-        from langchain_ollama import ChatOllama
-
+        ChatOllama = _import(settings, "langchain_ollama", "ChatOllama")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return ChatOllama(
             model=settings.llm_model, base_url=settings.llm_base_url, temperature=settings.llm_temperature,
             num_predict=settings.llm_max_tokens, client_kwargs={"timeout": settings.llm_timeout, "headers": headers},
         )
     raise ValueError(f"Unknown answerer {settings.answerer!r}: use extractive, openai or ollama.")
+
+
+def _import(settings: Settings, module: str, name: str) -> type[BaseChatModel]:
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise RuntimeError(
+            f"BOT_ANSWERER={settings.answerer} needs {module.replace('_', '-')}: "
+            "pip install -r requirements-llm.txt -c constraints.txt"
+        ) from exc
 
 
 def describe(exc: BaseException, timeout: float) -> Failure:

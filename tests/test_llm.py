@@ -12,8 +12,10 @@ import sys
 import time
 
 import pytest
+from pydantic import SecretStr
 
 from bot.answering import Answer, Bot
+from bot.settings import Settings
 from tests.llm_server import Reply, Request, ScriptedLLMServer
 
 pytestmark = pytest.mark.usefixtures("indexed")
@@ -226,8 +228,8 @@ def test_an_llm_answerer_without_a_model_name_is_refused(settings, indexed):
 
 
 def test_the_api_key_is_sent_and_never_shown(settings, indexed, server):
-    keyed = llm_settings(settings, llm_base_url=server.url, llm_api_key="sk-secret-123")
-    assert "sk-secret-123" not in repr(keyed)
+    assert "sk-secret-123" not in repr(Settings(llm_api_key="sk-secret-123"))
+    keyed = llm_settings(settings, llm_base_url=server.url, llm_api_key=SecretStr("sk-secret-123"))
     server.reset(lambda r: Reply(b_status_en(r)))
     Bot(keyed).answer(WAR_REFUGEES)
     assert server.requests[0].headers.get("authorization") == "Bearer sk-secret-123"

@@ -1,0 +1,102 @@
+"""bot.encoder computes what sentence-transformers computes, and a cold answer imports neither it nor transformers."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bot.encoder import LeanEncoder, supports
+from bot.ingest import chunk_document
+from bot.text import read_document
+from tests.conftest import ARTICLE, ROOT, SECOND_ARTICLE
+
+ODD = ["", " ", "  dubbele   spaties\n en\tnieuwe regels ", "émoji 🚲🇳🇱 “quotes” «guillemets» — 's nachts",
+       "<bos> <pad> <eos> tekst", "A" * 3000]
+
+
+@pytest.fixture(scope="module")
+def both(settings):
+    from sentence_transformers import SentenceTransformer
+
+    folder = settings.model_dir
+    return LeanEncoder(folder), SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+
+
+@pytest.mark.slow
+def test_same_tokens_and_vectors_as_sentence_transformers(both):
+    lean, reference = both
+    chunks = [c.page_content for doc in (ARTICLE, SECOND_ARTICLE) for c in chunk_document(read_document(doc))]
+    long_text = " ".join(chunks)  # > 2048 tokens: truncation, and the sliding window (257) matters
+    questions = ["What is the ChristenUnie's red line?", "Wie krijgt een A-status?", long_text[:1500]]
+    for text in [*questions, *ODD, long_text]:
+        expected = reference[0].tokenizer(lean.prompts["query"] + text, truncation=True, max_length=2048)["input_ids"]
+        assert lean.tokenizer.encode(lean.prompts["query"] + text).ids == expected
+    for texts, prompt_name, batch_size in ((questions + ODD, "query", 1), (chunks, "document", 16),
+                                           ([*ODD, long_text], "document", 4)):
+        ours = lean.encode(texts, batch_size=batch_size, prompt_name=prompt_name, normalize_embeddings=True)
+        theirs = reference.encode(texts, batch_size=batch_size, prompt_name=prompt_name, normalize_embeddings=True)
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    single = lean.encode("Wat is de rode lijn?", prompt_name="query")
+    assert single.shape == (768,)
+    np.testing.assert_allclose(single, reference.encode("Wat is de rode lijn?", prompt_name="query"), atol=1e-5)
+
+
+def test_other_layouts_are_left_to_sentence_transformers(settings, tmp_path):
+    assert supports(settings.model_dir)
+    folder = tmp_path / "model"
+    shutil.copytree(settings.model_dir, folder,
+                    ignore=shutil.ignore_patterns("*.safetensors", "tokenizer.json", "tokenizer.model", "*.ipynb"))
+    for weights in ("model.safetensors", "2_Dense/model.safetensors", "3_Dense/model.safetensors", "tokenizer.json"):
+        (folder / weights).touch()  # supports() reads configs only
+    assert supports(folder)
+    pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({**pooling, "pooling_mode_cls_token": True}))
+    assert not supports(folder)
+    assert not supports(tmp_path / "nowhere")
+
+
+def test_bot_embeddings_use_the_lean_encoder_unless_told_otherwise(settings):
+    from bot.embedding import BotEmbeddings
+
+    assert isinstance(BotEmbeddings(settings).model, LeanEncoder)
+    forced = settings.model_copy(update={"encoder": "sentence-transformers"})
+    assert not isinstance(BotEmbeddings(forced).model, LeanEncoder)
+
+
+@pytest.mark.slow
+def test_a_cold_answer_imports_only_what_it_uses(indexed, settings):
+    """sentence-transformers, transformers, scikit-learn and langchain_chroma cost seconds and are not needed."""
+    probe = (
+        "import json, sys\n"
+        "from bot import answer\n"
+        "text = answer('Wat is de rode lijn van de ChristenUnie?').text\n"
+        "heavy = ['sentence_transformers', 'transformers', 'sklearn', 'scipy', 'langchain_chroma']\n"
+        "print(json.dumps({'text': text, 'imported': [m for m in heavy if m in sys.modules]}))\n"
+    )
+    env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection}
+    env.pop("BOT_ENCODER", None)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "gezinshereniging" in result["text"]
+    assert result["imported"] == []
+
+
+def test_reingesting_unchanged_documents_imports_no_model_runtime(indexed, settings):
+    probe = (
+        "import json, sys\n"
+        "from bot.cli import main\n"
+        f"code = main(['ingest', '--quiet', {str(ARTICLE)!r}, {str(SECOND_ARTICLE)!r}])\n"
+        "print(json.dumps({'code': code, 'imported': [m for m in ('torch', 'sentence_transformers', 'tokenizers')"
+        " if m in sys.modules]}))\n"
+    )
+    env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600, check=True)
+    assert "0 embedded" in done.stdout
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "imported": []}
