@@ -12,7 +12,7 @@ from bot.embedding import BotEmbeddings
 from bot.linguistics import language_of, leans_on_antecedent, missing_names, rewrite_follow_up
 from bot.retrieval import Hit, Retrieval, Retriever
 from bot.settings import Settings, get_settings
-from bot.store import StoreError, open_store, store_guard
+from bot.store import StoreError, forget_embedded, open_store, store_guard
 
 MAX_QUOTED_CHARS = 300
 MAX_SOURCES = 3
@@ -165,7 +165,8 @@ class ExtractiveAnswerer:
         elif same_paragraph and previous.sentence_score > best.sentence_score:
             evidence = [previous]
         first = evidence[0]
-        antecedent = around.get(first.position - 1) if first is best else self._before(first)
+        # first is best or the sentence before it: its antecedent is among the neighbours already read
+        antecedent = around.get(first.position - 1)
         if antecedent and leans_on_antecedent(first.text) and self._fits(evidence, antecedent):
             evidence.insert(0, antecedent)
         # A following sentence that leans on the evidence continues it ("Dat zou dan gaan om ...").
@@ -246,6 +247,7 @@ class Bot:
         if self._stale:
             with self._reopen_lock:
                 if self._stale:
+                    forget_embedded(self.settings)
                     self._open()  # raises StoreUnavailableError again while the server is still down
                     self._stale = False
 

@@ -92,7 +92,7 @@ def evidence_units(passage: str) -> list[str]:
 
 def unsupported_specifics(claim: str, evidence: str) -> list[str]:
     """Numbers and acronym-like names in the claim that the evidence does not contain."""
-    missing = [str(n) for n in sorted(numbers_in(claim) - numbers_in(evidence))]
+    missing = [f"{n:g}" for n in sorted(numbers_in(claim) - numbers_in(evidence))]
     for name in dict.fromkeys(_STRONG_NAME.findall(claim)):
         if name.isdigit():
             continue

@@ -66,8 +66,8 @@ def names_in(text: str) -> list[str]:
     for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
         for index, token in enumerate(words(sentence)):
             token = _strip_possessive(token)
-            if len(token) < 2 or token.lower() in _NOT_NAMES:
-                continue
+            if len(token) < 2 or token.lower() in _NOT_NAMES or token.lower() in _DUTCH | _ENGLISH:
+                continue  # function words are capitalised for grammar ("<b>What</b> ..."), never names
             inner_caps = (any(c.isupper() for c in token[1:]) and not token.isupper()) or token.isupper()
             has_digit = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
             if has_digit or inner_caps or (index > 0 and token[0].isupper()):

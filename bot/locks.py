@@ -4,7 +4,7 @@ Creating a collection whose name exists fails atomically, in embedded mode and o
 ``<collection>-lock-<hash of the document name>`` is a mutex that every process sharing the index sees.
 The lock records its holder (host, pid, a random token) and an expiry that the holder renews after each
 batch. A lock is taken over when its holder was a process on this machine that no longer runs (SIGKILL:
-no waiting at all), or, for a holder on another machine, when it stopped renewing it (killed, or gone).
+no waiting at all), or when its holder stopped renewing it (a process on another machine killed, or gone).
 
 Two processes ingesting the same document therefore take turns: the second one finds it complete and
 writes nothing. Two *versions* of one document ingested at once end as one of them, whole.
@@ -25,7 +25,7 @@ from typing import Any
 from bot.store import Store
 from bot.store_errors import StoreError, store_guard
 
-LEASE_SECONDS = 120.0
+LEASE_SECONDS = 300.0
 WAIT_SECONDS = 900.0
 POLL_SECONDS = 0.25
 _held: set[str] = set()  # tokens of the leases this process holds now
@@ -54,14 +54,16 @@ def _process_gone(pid: int) -> bool:
 
 
 def _abandoned(holder: dict[str, Any]) -> bool:
-    """On this machine: its process is gone (or it is this process, which no longer holds it, e.g. after a
-    full disk kept it from deleting its lock). Elsewhere: it stopped renewing the lease."""
+    """Its holder stopped renewing it; or, on this machine, its process is gone, or it is this process,
+    which no longer holds it (a full disk kept it from deleting its lock)."""
+    if float(holder.get("expires", 0)) < time.time():
+        return True
     if holder.get("host") == socket.gethostname():
         pid = int(holder.get("pid", 0))
         if pid == os.getpid():
             return holder.get("token") not in _held
         return _process_gone(pid)
-    return float(holder.get("expires", 0)) < time.time()
+    return False
 
 
 class Lease:

@@ -43,7 +43,7 @@ REQUEST_TIMEOUT_SECONDS = 60.0
 
 __all__ = [
     "DiskFullError", "IndexMissingError", "IndexReadOnlyError", "ModelMismatchError", "Store", "StoreError",
-    "StoreUnavailableError", "as_store_error", "describe_store_error", "make_client", "open_store",
+    "StoreUnavailableError", "as_store_error", "describe_store_error", "forget_embedded", "make_client", "open_store",
     "store_guard", "where",
 ]
 
@@ -100,6 +100,16 @@ def _persistent_client(settings: Settings) -> chromadb.ClientAPI:
         # Chroma caches one system per path, even a half-started one: forget it, so a retry starts afresh.
         SharedSystemClient._identifier_to_system.pop(path, None)
         raise as_store_error(settings, exc) from exc
+
+
+def forget_embedded(settings: Settings) -> None:
+    """Make the next open of an embedded index start a new Chroma system. Chroma keeps one per path and
+    process, and after some failures (a full disk during compaction) that one serves stale data or hangs.
+    Objects opened before keep the old one."""
+    if not settings.chroma_url:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(settings.index_dir), None)
 
 
 @dataclass

@@ -22,7 +22,8 @@ def test_names_absent_from_the_article_are_found():
     assert missing_names("What does GroenLinks think of the plan?", article) == ["GroenLinks"]
     assert missing_names("What is the ChristenUnie's red line?", article) == []
     assert missing_names("What did Rutte promise the VVD?", article) == []
-    # weekdays are capitalised in English but are not names
+    # weekdays are capitalised in English but are not names, nor are question words after markup
+    assert missing_names("<img src=x> What does the VVD want?", article) == []
     assert missing_names("When do the talks resume on Friday?", article) == []
 
 
