@@ -176,8 +176,9 @@ def test_broken_model_files_give_a_clear_error_and_write_nothing(tmp_path, fresh
     assert "embedding model" in str(error.value) and str(settings.model_dir) in str(error.value)
     assert store.chunks.count() == 0 and store.complete_documents() == {}
     if damage == "missing weights":
-        cli = subprocess.run([sys.executable, "-m", "bot", "ingest", str(note)], cwd=ROOT, capture_output=True,
-                             env=bot_env(settings, BOT_CACHE_DIR=str(settings.cache_dir)), text=True, timeout=600)
+        cli = subprocess.run([sys.executable, "-m", "bot", "ingest", "--quiet", str(note)], cwd=ROOT,
+                             env=bot_env(settings, BOT_CACHE_DIR=str(settings.cache_dir)), capture_output=True,
+                             text=True, timeout=600)
         assert cli.returncode == 1 and "Traceback" not in cli.stderr
         assert cli.stderr.startswith("error: ") and "embedding model" in cli.stderr
 
