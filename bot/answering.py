@@ -26,6 +26,7 @@ class Source:
     paragraph: int
     score: float
     file: str = ""
+    cited: bool = True  # False: a related passage the answer does not quote
 
 
 @dataclass
@@ -202,7 +203,9 @@ class ExtractiveAnswerer:
             hit = by_paragraph[key]
             highlight = [h.text for h in evidence if (h.document, h.paragraph) == key] or [hit.text]
             score = max((h.context_score for h in hits if (h.document, h.paragraph) == key), default=0.0)
-            sources.append(Source(hit.passage, highlight, hit.title, hit.paragraph, round(score, 4), hit.document))
+            cited = any((h.document, h.paragraph) == key for h in evidence)
+            sources.append(Source(hit.passage, highlight, hit.title, hit.paragraph, round(score, 4), hit.document,
+                                  cited))
         return sources
 
     @staticmethod

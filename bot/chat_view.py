@@ -26,6 +26,7 @@ _TAG = re.compile(r"<[^>]*>")
 WORDS = {
     "en": {
         "sources": "Sources",
+        "related": "related, not quoted",
         "paragraph": "paragraph",
         "not_answered": "Not in the article",
         "uploaded": "uploaded",
@@ -33,6 +34,7 @@ WORDS = {
     },
     "nl": {
         "sources": "Bronnen",
+        "related": "verwant, niet geciteerd",
         "paragraph": "alinea",
         "not_answered": "Niet in het artikel",
         "uploaded": "geüpload",
@@ -107,6 +109,8 @@ def source_html(number: int, source: Source, language: str) -> str:
     where = f"{words['paragraph']} {source.paragraph}"
     if source.file:
         where += f" · {escape(source.file)}"
+    if not source.cited:
+        where += f" · {words['related']}"
     return (
         f'<div class="nb-source"><div class="nb-source-head"><span class="nb-marker">[{number}]</span> '
         f'<span class="nb-doc">{escape(source.document)}</span> <span class="nb-where">{where}</span></div>'

@@ -1,8 +1,10 @@
-"""A real ``chroma run`` server in a subprocess, on a free loopback port (for the server-mode tests)."""
+"""Helpers for tests with other processes: a real ``chroma run`` server on a free loopback port,
+``python -m bot`` in a subprocess, and dropping an embedded index that another process changed."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +13,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CHROMA = Path(sys.executable).with_name("chroma")
 STARTUP_SECONDS = 180.0
@@ -70,3 +74,32 @@ class ChromaServer:
         deadline = time.monotonic() + 20
         while self.alive() and time.monotonic() < deadline:  # the port is free again before we return
             time.sleep(0.2)
+
+
+def bot_env(settings, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection,
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **extra}
+    if settings.chroma_url:
+        env["BOT_CHROMA_URL"] = settings.chroma_url
+    return env
+
+
+def run_bot(settings, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=bot_env(settings),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def summary(stdout: str) -> tuple[int, int]:
+    match = re.search(r"(\d+) document\(s\) written, (\d+) unchanged", stdout)
+    assert match, stdout
+    return int(match.group(1)), int(match.group(2))
+
+
+def forget_open_index(settings) -> None:
+    """An embedded index's vectors are cached per process: drop the cache after another process wrote."""
+    if not settings.chroma_url:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        system = SharedSystemClient._identifier_to_system.pop(str(settings.index_dir), None)
+        if system is not None:
+            system.stop()

@@ -23,7 +23,7 @@ from bot.ingest import chunk_document
 from bot.store import open_store
 from bot.text import read_document
 from tests.conftest import ROOT
-from tests.test_server_faults import bot_env, summary
+from tests.servers import bot_env, forget_open_index, summary
 
 pytestmark = pytest.mark.slow
 
@@ -36,16 +36,6 @@ def big_document(path: Path, paragraphs: int = 34) -> Path:
                      f"urgent. De stemming over onderwerp {n} volgde na {n + 2} uur.")
     path.write_text("\n\n".join(lines), encoding="utf-8")
     return path
-
-
-def forget_open_index(settings) -> None:
-    """An embedded index's vectors are cached per process: drop the cache after another process wrote."""
-    if not settings.chroma_url:
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        system = SharedSystemClient._identifier_to_system.pop(str(settings.index_dir), None)
-        if system is not None:
-            system.stop()
 
 
 class Progress(threading.Thread):

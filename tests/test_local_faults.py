@@ -23,8 +23,7 @@ from bot.ingest import ingest
 from bot.retrieval import Retriever
 from bot.store import DiskFullError, IndexReadOnlyError, open_store
 from tests.conftest import ROOT, SECOND_ARTICLE
-from tests.test_killed_ingestion import forget_open_index
-from tests.test_server_faults import bot_env
+from tests.servers import bot_env, forget_open_index
 
 NOTE = "Korte notitie\n\nDe gemeente opent een loket. Het is elke dinsdag open.\n\nAanmelden kan vanaf maandag."
 

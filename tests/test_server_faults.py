@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -17,23 +19,10 @@ from bot.ingest import _sha, chunk_document
 from bot.store import StoreUnavailableError, open_store
 from bot.text import read_document
 from tests.conftest import ARTICLE, ROOT, SECOND_ARTICLE
-from tests.servers import ChromaServer, free_port
+from tests.servers import ChromaServer, bot_env, free_port, run_bot, summary
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 QUESTION = "Hoeveel fietsen passen in de nieuwe stalling?"
-
-
-def bot_env(settings, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection,
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **extra}
-    if settings.chroma_url:
-        env["BOT_CHROMA_URL"] = settings.chroma_url
-    return env
-
-
-def run_bot(settings, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=bot_env(settings),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture()
@@ -130,12 +119,6 @@ def test_terminal_chat_survives_a_server_outage(tmp_path, settings):
     assert "6500" in out and "Traceback" not in err
 
 
-def summary(stdout: str) -> tuple[int, int]:
-    match = re.search(r"(\d+) document\(s\) written, (\d+) unchanged", stdout)
-    assert match, stdout
-    return int(match.group(1)), int(match.group(2))
-
-
 def test_several_processes_ingesting_at_once_leave_exact_counts(tmp_path, server_settings):
     """Three processes, the same documents in different orders, and two versions of one document."""
     settings = server_settings.model_copy(update={"collection": "concurrent"})
@@ -178,3 +161,18 @@ def test_several_processes_ingesting_at_once_leave_exact_counts(tmp_path, server
     assert {n: markers[n]["chunks"] for n in expected} == expected
     assert not [c.name for c in store.client.list_collections() if c.name.startswith("concurrent-lock-")]
 
+
+
+def test_a_hung_server_is_an_error_not_a_hang(tmp_path, settings):
+    """A server that accepts connections but never answers (SIGSTOP): an error within seconds."""
+    server = ChromaServer(tmp_path / "chroma").start()
+    hung = settings.model_copy(update={"chroma_url": server.url, "collection": "hung"})
+    try:
+        os.killpg(server.process.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match=r"Cannot reach the Chroma server .*(?i:timed out|timeout)"):
+            open_store(hung, BotEmbeddings(hung))
+        assert time.monotonic() - started < 30
+    finally:
+        os.killpg(server.process.pid, signal.SIGCONT)
+        server.stop()
