@@ -43,6 +43,8 @@ def test_every_quote_carries_a_marker_into_the_sources(ask):
     assert markers and all(1 <= n <= len(a.sources) for n in markers)
     assert "vijf uur" in a.text
     assert len(a.text) < 400
+    # a source is marked cited exactly when the text points to it
+    assert {n - 1 for n in markers} == {i for i, source in enumerate(a.sources) if source.cited}
 
 
 def test_follow_up_resolves_the_person_from_history(ask):
