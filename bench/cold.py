@@ -39,7 +39,7 @@ from bench.common import (
 
 QUESTION = "Wat is de rode lijn van de ChristenUnie?"
 EXPECTED = "gezinshereniging"
-ENCODERS = {"auto": "bot.encoder (default)", "sentence-transformers": "sentence-transformers"}
+ENCODERS = {"auto": "bot.encoder (BOT_ENCODER=auto)", "sentence-transformers": "sentence-transformers (default)"}
 
 
 def probe() -> None:

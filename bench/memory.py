@@ -40,7 +40,7 @@ from bench.common import (
     write_documents,
 )
 
-ENCODERS = {"auto": "bot.encoder (default)", "sentence-transformers": "sentence-transformers"}
+ENCODERS = {"auto": "bot.encoder (BOT_ENCODER=auto)", "sentence-transformers": "sentence-transformers (default)"}
 
 
 def status_mb(pid: int | str = "self") -> dict[str, float]:

@@ -28,8 +28,9 @@ class Settings(BaseSettings):
         "or any sentence-transformers model folder or id already in the local cache.",
     )
     encoder: Literal["auto", "sentence-transformers"] = Field(
-        "auto", description="'auto': EmbeddingGemma-style models run on bot.encoder (same vectors, far quicker "
-        "start), others on sentence-transformers; 'sentence-transformers': always sentence-transformers.")
+        "sentence-transformers", description="'sentence-transformers' (default): the model is loaded by "
+        "sentence-transformers; 'auto': EmbeddingGemma-style models run on bot.encoder (the same vectors, "
+        "a far quicker start), others on sentence-transformers.")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where the assembled model lives.")
     data_dir: Path = Field(PROJECT_DIR / "data", description="Documents ingested by default.")
     index_dir: Path = Field(PROJECT_DIR / "index", description="Persisted Chroma index (embedded mode).")

@@ -60,12 +60,13 @@ def test_other_layouts_are_left_to_sentence_transformers(settings, tmp_path):
     assert not supports(tmp_path / "nowhere")
 
 
-def test_bot_embeddings_use_the_lean_encoder_unless_told_otherwise(settings):
+def test_sentence_transformers_by_default_and_the_lean_encoder_when_asked(settings):
     from bot.embedding import BotEmbeddings
 
-    assert isinstance(BotEmbeddings(settings).model, LeanEncoder)
-    forced = settings.model_copy(update={"encoder": "sentence-transformers"})
-    assert not isinstance(BotEmbeddings(forced).model, LeanEncoder)
+    assert settings.encoder == "sentence-transformers"
+    assert not isinstance(BotEmbeddings(settings).model, LeanEncoder)
+    lean = settings.model_copy(update={"encoder": "auto"})
+    assert isinstance(BotEmbeddings(lean).model, LeanEncoder)
 
 
 @pytest.mark.slow
@@ -79,7 +80,7 @@ def test_a_cold_answer_imports_only_what_it_uses(indexed, settings):
         "print(json.dumps({'text': text, 'imported': [m for m in heavy if m in sys.modules]}))\n"
     )
     env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection}
-    env.pop("BOT_ENCODER", None)
+    env["BOT_ENCODER"] = "auto"  # the lean runtime (the default loads sentence-transformers)
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=600, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
