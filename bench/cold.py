@@ -27,6 +27,7 @@ from bench.common import (
     PY,
     ROOT,
     UiProcess,
+    encoder_labels,
     env_for,
     header,
     json_from,
@@ -35,11 +36,12 @@ from bench.common import (
     save,
     table,
     temp_dir,
+    until_output,
 )
 
 QUESTION = "Wat is de rode lijn van de ChristenUnie?"
 EXPECTED = "gezinshereniging"
-ENCODERS = {"auto": "bot.encoder (BOT_ENCODER=auto)", "sentence-transformers": "sentence-transformers (default)"}
+ENCODERS = encoder_labels()
 
 
 def probe() -> None:
@@ -113,23 +115,26 @@ def main(argv: list[str] | None = None) -> int:
         figures["first_ingest_s"] = seconds
 
         runs: dict[str, list[float]] = {"python -c pass": []}
+        exits: dict[str, list[float]] = {}
         for encoder in ENCODERS:
-            runs[encoder] = []
+            runs[encoder], exits[encoder] = [], []
         for _ in range(args.repeats):
             runs["python -c pass"].append(run([PY, "-c", "pass"], env)[0])
             for encoder in ENCODERS:
-                seconds, done = run([PY, "-m", "bot", "ask", QUESTION], {**env, "BOT_ENCODER": encoder})
-                if EXPECTED not in done.stdout:
-                    raise RuntimeError(f"unexpected answer: {done.stdout[:300]}")
-                runs[encoder].append(seconds)
+                answered, ended, _ = until_output([PY, "-m", "bot", "ask", QUESTION], {**env, "BOT_ENCODER": encoder},
+                                                  EXPECTED)
+                runs[encoder].append(answered)
+                exits[encoder].append(ended)
         ask = {name: median(values) for name, values in runs.items()}
         figures["ask_s"] = ask
         figures["ask_runs_s"] = runs
-        print(f'\n`python -m bot ask "{QUESTION}"`, start to printed answer (median of {args.repeats}):')
-        print(table(["", "wall"], [
-            ["python -c pass (interpreter alone)", f"{ask['python -c pass']:.2f} s"],
-            *[[f"bot ask, model on {label}", f"{ask[name]:.2f} s"] for name, label in ENCODERS.items()],
-            ["ratio bot.encoder / sentence-transformers", f"{ask['auto'] / ask['sentence-transformers']:.2f}x"],
+        figures["ask_exit_s"] = {name: median(values) for name, values in exits.items()}
+        print(f'\n`python -m bot ask "{QUESTION}"`, median of {args.repeats}:')
+        print(table(["", "start to printed answer", "start to exit"], [
+            ["python -c pass (interpreter alone)", "", f"{ask['python -c pass']:.2f} s"],
+            *[[f"bot ask, model on {label}", f"{ask[name]:.2f} s", f"{figures['ask_exit_s'][name]:.2f} s"]
+              for name, label in ENCODERS.items()],
+            ["ratio bot.encoder / sentence-transformers", f"{ask['auto'] / ask['sentence-transformers']:.2f}x", ""],
         ]))
 
         breakdown: dict[str, dict[str, float]] = {}

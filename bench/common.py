@@ -80,6 +80,15 @@ def load_average() -> str:
         return "?"
 
 
+def encoder_labels() -> dict[str, str]:
+    """BOT_ENCODER values and how the benchmarks name them (the configured default says so)."""
+    from bot.settings import Settings
+
+    default = Settings.model_fields["encoder"].default
+    labels = {"auto": "bot.encoder (BOT_ENCODER=auto)", "sentence-transformers": "sentence-transformers"}
+    return {name: label + (" (default)" if name == default else "") for name, label in labels.items()}
+
+
 def header(title: str, note: str = "") -> None:
     print(f"{title}  (cores: {os.cpu_count()}, load average: {load_average()})")
     if note:
@@ -212,6 +221,29 @@ def run(cmd: Sequence[str], env: dict[str, str], timeout: float = 600) -> tuple[
     if done.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return elapsed, done
+
+
+def until_output(cmd: Sequence[str], env: dict[str, str], expected: str,
+                 timeout: float = 600) -> tuple[float, float, str]:
+    """Run a command; (seconds from spawn until a line containing ``expected`` is printed, seconds to exit,
+    its output). The first is what a person waits for; the rest is the interpreter tearing down."""
+    start = time.perf_counter()
+    process = subprocess.Popen(list(cmd), env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, bufsize=1)
+    assert process.stdout is not None
+    seen, lines = None, []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if seen is None and expected in line:
+                seen = time.perf_counter() - start
+        process.wait(timeout=timeout)
+    finally:
+        stop(process)
+    if seen is None or process.returncode:
+        raise RuntimeError(f"{' '.join(cmd)}: no line with {expected!r} (exit {process.returncode}):\n"
+                           + "".join(lines)[-2000:])
+    return seen, time.perf_counter() - start, "".join(lines)
 
 
 def json_from(output: str) -> dict[str, Any]:

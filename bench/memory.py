@@ -26,6 +26,7 @@ from bench.common import (
     PY,
     UiProcess,
     dev_items,
+    encoder_labels,
     env_for,
     header,
     ingest_paths,
@@ -40,7 +41,7 @@ from bench.common import (
     write_documents,
 )
 
-ENCODERS = {"auto": "bot.encoder (BOT_ENCODER=auto)", "sentence-transformers": "sentence-transformers (default)"}
+ENCODERS = encoder_labels()
 
 
 def status_mb(pid: int | str = "self") -> dict[str, float]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from typing import Any
 
 from bench.common import (
     ARTICLE,
@@ -55,8 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         ours_chunks = ingest_paths([ARTICLE]).chunks_written
         ours_build = time.perf_counter() - start
         from bot import answer
+        from bot.answering import Bot
 
         answer("warm-up: what is this article about?")
+        # Our bot once more on the other model runtime (BOT_ENCODER), same index: same answers, other latency.
+        other = "auto" if settings.encoder != "auto" else "sentence-transformers"
+        start = time.perf_counter()
+        other_bot = Bot(settings.model_copy(update={"encoder": other}))
+        other_bot.answer("warm-up: what is this article about?")
+        other_load = time.perf_counter() - start
 
         import chromadb
         from chromadb.config import Settings as ChromaSettings
@@ -80,17 +88,23 @@ def main(argv: list[str] | None = None) -> int:
         store.similarity_search("warm-up", k=4)
 
         ours_t: dict[str, list[float]] = {i["id"]: [] for i in items}
+        other_t: dict[str, list[float]] = {i["id"]: [] for i in items}
         book_t: dict[str, list[float]] = {i["id"]: [] for i in items}
-        ours_shown: dict[str, object] = {}
+        ours_shown: dict[str, Any] = {}
+        other_text: dict[str, str] = {}
         book_shown: dict[str, list] = {}
+        pipelines = ["ours", "other", "book"]
         for round_number in range(args.repeats):
             for number, item in enumerate(items):
-                order = ["ours", "book"] if (round_number + number) % 2 == 0 else ["book", "ours"]
-                for who in order:
+                turn = (round_number + number) % 3
+                for who in pipelines[turn:] + pipelines[:turn]:
                     start = time.perf_counter()
                     if who == "ours":
                         ours_shown[item["id"]] = answer(item["q"])
                         ours_t[item["id"]].append(time.perf_counter() - start)
+                    elif who == "other":
+                        other_text[item["id"]] = other_bot.answer(item["q"]).text
+                        other_t[item["id"]].append(time.perf_counter() - start)
                     else:
                         book_shown[item["id"]] = store.similarity_search(item["q"], k=4)
                         book_t[item["id"]].append(time.perf_counter() - start)
@@ -106,36 +120,46 @@ def main(argv: list[str] | None = None) -> int:
     ours_len = [len(ours_shown[i["id"]].text) for i in answerable if not ours_shown[i["id"]].abstained]
     book_len = [len(book_shown[i["id"]][0].page_content) for i in answerable]
     book_len4 = [sum(len(d.page_content) for d in book_shown[i["id"]]) for i in answerable]
+    same_answers = all(other_text[i["id"]] == ours_shown[i["id"]].text for i in items)
+    other_med = [median(v) for v in other_t.values()]
     ours_med = [median(v) for v in ours_t.values()]
     book_med = [median(v) for v in book_t.values()]
+    from bench.common import encoder_labels
+
+    labels = encoder_labels()
     figures = {
         "questions": len(items), "answerable": len(answerable), "unanswerable": len(unanswerable),
-        "ours": {"chunks": ours_chunks, "model_load_s": ours_load, "build_s": ours_build,
+        "ours": {"encoder": settings.encoder, "chunks": ours_chunks, "model_load_s": ours_load, "build_s": ours_build,
                  "p50_ms": 1000 * percentile(ours_med, 50), "p95_ms": 1000 * percentile(ours_med, 95),
                  "key_facts": ours_facts, "abstained_right": ours_abstained,
                  "shown_chars_mean": statistics.mean(ours_len) if ours_len else 0},
+        "ours_other_encoder": {"encoder": other, "model_load_s": other_load, "same_answers": same_answers,
+                               "p50_ms": 1000 * percentile(other_med, 50), "p95_ms": 1000 * percentile(other_med, 95)},
         "textbook": {"chunks": len(chunks), "model_load_s": textbook_load, "build_s": textbook_build,
                      "p50_ms": 1000 * percentile(book_med, 50), "p95_ms": 1000 * percentile(book_med, 95),
                      "key_facts": book_facts, "key_facts_any_of_4": book_any, "abstained_right": 0,
                      "shown_chars_mean": statistics.mean(book_len),
                      "four_chunks_chars_mean": statistics.mean(book_len4)},
     }
-    o, b = figures["ours"], figures["textbook"]
-    print(table(["", "our bot", "textbook (top chunk)"], [
-        ["model load (not in build)", f"{o['model_load_s']:.1f} s", f"{b['model_load_s']:.1f} s"],
-        ["build (chunk + embed + store)", f"{o['build_s']:.1f} s ({o['chunks']} chunks)",
+    o, x, b = figures["ours"], figures["ours_other_encoder"], figures["textbook"]
+    same = "same answers" if same_answers else "DIFFERENT answers"
+    print(table(["", f"our bot, {labels[settings.encoder]}", f"our bot, {labels[other]}", "textbook (top chunk)"], [
+        ["model load (not in build)", f"{o['model_load_s']:.1f} s", f"{x['model_load_s']:.1f} s (+ warm-up)",
+         f"{b['model_load_s']:.1f} s"],
+        ["build (chunk + embed + store)", f"{o['build_s']:.1f} s ({o['chunks']} chunks)", "(same index)",
          f"{b['build_s']:.1f} s ({b['chunks']} chunks)"],
         ["query latency p50 / p95", f"{o['p50_ms']:.0f} / {o['p95_ms']:.0f} ms",
-         f"{b['p50_ms']:.0f} / {b['p95_ms']:.0f} ms"],
-        [f"key facts shown ({len(answerable)} answerable)", f"{o['key_facts']}/{len(answerable)}",
+         f"{x['p50_ms']:.0f} / {x['p95_ms']:.0f} ms", f"{b['p50_ms']:.0f} / {b['p95_ms']:.0f} ms"],
+        [f"key facts shown ({len(answerable)} answerable)", f"{o['key_facts']}/{len(answerable)}", same,
          f"{b['key_facts']}/{len(answerable)} (in any of the 4 chunks: {b['key_facts_any_of_4']})"],
         [f"says it cannot answer ({len(unanswerable)} unanswerable)", f"{o['abstained_right']}/{len(unanswerable)}",
-         f"0/{len(unanswerable)} (always shows chunks)"],
-        ["text shown, mean chars", f"{o['shown_chars_mean']:.0f}",
+         same, f"0/{len(unanswerable)} (always shows chunks)"],
+        ["text shown, mean chars", f"{o['shown_chars_mean']:.0f}", same,
          f"{b['shown_chars_mean']:.0f} (all 4 chunks: {b['four_chunks_chars_mean']:.0f})"],
     ]))
-    print(f"latency ratio ours / textbook (p50): {o['p50_ms'] / b['p50_ms']:.2f}x; "
-          f"text shown: {o['shown_chars_mean'] / b['shown_chars_mean']:.2f}x of the textbook's top chunk")
+    print(f"latency p50 ratio to the textbook: {o['p50_ms'] / b['p50_ms']:.2f}x ({labels[settings.encoder]}), "
+          f"{x['p50_ms'] / b['p50_ms']:.2f}x ({labels[other]}); text shown: "
+          f"{o['shown_chars_mean'] / b['shown_chars_mean']:.2f}x the textbook's top chunk")
     save("textbook", figures)
     return 0
 

@@ -118,7 +118,9 @@ class ExtractiveAnswerer:
         if not retrieval.hits:
             return Answer(say["empty"], [], True, question, language)
         best = retrieval.hits[0]
-        missing = missing_names(question, [h.passage for h in retrieval.hits] + retrieval.titles)
+        missing = missing_names(question, [h.passage for h in retrieval.hits])
+        if missing:  # more text only takes names off the list: read the titles only when some are left
+            missing = missing_names(question, [h.passage for h in retrieval.hits] + retrieval.titles)
         missing = [name for name in missing if not self._indexed_anywhere(name)]
         if not self._relevant(retrieval.hits) or missing:
             return self._abstain(question, language, retrieval, missing)

@@ -8,7 +8,10 @@ own, which decides whether the sentence before it belongs in the answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from bot.embedding import BotEmbeddings
 from bot.store import Store, store_guard
@@ -35,7 +38,18 @@ class Hit:
 @dataclass
 class Retrieval:
     hits: list[Hit]  # best first, by context score
-    titles: list[str]  # titles of every completely ingested document
+    # the titles, or how to read them: they are read only when needed (an abstention, an unknown name)
+    titles_source: list[str] | Callable[[], list[str]] = field(default_factory=list, repr=False)
+
+    @property
+    def titles(self) -> list[str]:
+        """Titles of every completely ingested document."""
+        if callable(self.titles_source):
+            self.titles_source = self.titles_source()
+        return self.titles_source
+
+
+VERSIONS_CACHED = 32  # document versions whose sentences neighbours() keeps
 
 
 class Retriever:
@@ -43,24 +57,38 @@ class Retriever:
         self.store = store
         self.embeddings = embeddings
         self.top_k = top_k
+        # The sentence views of recently answered document versions, by position. Never stale: a version's
+        # chunks do not change (doc_hash hashes its text, a new text is a new version) and hits only come from
+        # completely ingested versions. Reading them costs ~40 ms per document with 100k chunks (bench/scale.py).
+        self._sentences: OrderedDict[tuple[str, str], dict[int, dict]] = OrderedDict()
+        self._sentences_lock = threading.Lock()
 
     def retrieve(self, question: str) -> Retrieval:
-        markers = self.store.complete_documents()
-        if not markers:
-            return Retrieval([], [])
-        # Only versions with a marker: a document being (or killed while being) written is never seen.
-        hashes = sorted({m["doc_hash"] for m in markers.values()})
-        query = self.embeddings.embed_query(question)  # outside the guard: model errors keep their type
-        # The collection itself (what LangChain's Chroma.similarity_search_with_score calls): cosine distances.
-        # Usually every chunk belongs to a complete document, and the plain query is exactly the filtered one
-        # at a fraction of its cost (the filter costs ~0.8 s with 100k chunks; bench/scale.py). Only when the
-        # top k hold a chunk of an unfinished or replaced version does the filtered query run.
-        valid, include = set(hashes), ["metadatas", "distances"]
         with store_guard(self.store.settings):
-            got = self.store.chunks.query(query_embeddings=[query], n_results=2 * self.top_k, include=include)
-            if any(meta["doc_hash"] not in valid for meta in got["metadatas"][0]):
-                got = self.store.chunks.query(query_embeddings=[query], n_results=2 * self.top_k,
+            if not self.store.markers.count():
+                return Retrieval([], [])
+        query = self.embeddings.embed_query(question)  # outside the guard: model errors keep their type
+        # Only versions with a marker: a document being (or killed while being) written is never seen.
+        # The collection itself (what LangChain's Chroma.similarity_search_with_score calls): cosine distances.
+        # Usually the top k all belong to completely ingested versions, and the plain query, checked against
+        # the markers of the documents it found, is exactly the query filtered by every marker's doc_hash at a
+        # fraction of its cost (with 100k chunks the filter costs ~0.8 s, reading every marker ~50 ms;
+        # bench/scale.py). Otherwise the filtered query runs.
+        include, k = ["metadatas", "distances"], 2 * self.top_k
+        titles: list[str] | Callable[[], list[str]] = self._titles
+        with store_guard(self.store.settings):
+            got = self.store.chunks.query(query_embeddings=[query], n_results=k, include=include)
+            found = sorted({meta["document"] for meta in got["metadatas"][0]})
+            marked = {}
+            if found:
+                marks = self.store.markers.get(where={"document": {"$in": found}}, include=["metadatas"])
+                marked = {meta["document"]: meta["doc_hash"] for meta in marks["metadatas"] or []}
+            if any(marked.get(meta["document"]) != meta["doc_hash"] for meta in got["metadatas"][0]):
+                markers = self.store.complete_documents()
+                hashes = sorted({m["doc_hash"] for m in markers.values()})
+                got = self.store.chunks.query(query_embeddings=[query], n_results=k,
                                               where={"doc_hash": {"$in": hashes}}, include=include)
+                titles = sorted({m["title"] for m in markers.values()})
         hits: dict[tuple[str, int], Hit] = {}
         floor = {"sentence": 0.0, "context": 0.0}
         for meta, distance in zip(got["metadatas"][0], got["distances"][0]):
@@ -86,25 +114,40 @@ class Retriever:
             if hit.sentence_score < 0:
                 hit.sentence_score = floor["sentence"]
         ranked = sorted(hits.values(), key=lambda h: (h.context_score, h.sentence_score), reverse=True)
-        return Retrieval(ranked, sorted({m["title"] for m in markers.values()}))
+        return Retrieval(ranked, titles)
+
+    def _titles(self) -> list[str]:
+        return sorted({m["title"] for m in self.store.complete_documents().values()})
 
     def neighbours(self, hit: Hit) -> dict[int, Hit]:
         """The sentences around a hit (by position), for antecedents and continuations."""
-        # doc_hash and the positions select a handful of records quickly; document and view are checked here
-        # (five conditions in Chroma cost ~0.3 s with 100k chunks; bench/scale.py).
-        positions = list(range(hit.position - 2, hit.position + 2))
-        with store_guard(self.store.settings):
-            got = self.store.chunks.get(
-                where={"$and": [{"doc_hash": hit.doc_hash}, {"position": {"$in": positions}}]}, include=["metadatas"]
-            )
+        sentences = self._sentences_of(hit.document, hit.doc_hash)
         result: dict[int, Hit] = {}
-        for meta in got["metadatas"]:
-            if meta["document"] != hit.document or meta["view"] != "sentence":
+        for position in range(hit.position - 2, hit.position + 2):
+            meta = sentences.get(position)
+            if meta is None:
                 continue
-            position = int(meta["position"])
             result[position] = Hit(
                 document=meta["document"], title=meta["title"], paragraph=int(meta["paragraph"]),
                 sentence=int(meta["sentence"]), position=position, text=meta["sentence_text"],
                 passage=meta["passage"], doc_hash=meta["doc_hash"], context_score=0.0, sentence_score=0.0,
             )
         return result
+
+    def _sentences_of(self, document: str, doc_hash: str) -> dict[int, dict]:
+        """The sentence views of one document version, by position (cached, see __init__)."""
+        key = (document, doc_hash)
+        with self._sentences_lock:
+            if key in self._sentences:
+                self._sentences.move_to_end(key)
+                return self._sentences[key]
+        # One condition: Chroma's cost grows with every condition (five took ~0.3 s with 100k chunks).
+        with store_guard(self.store.settings):
+            got = self.store.chunks.get(where={"doc_hash": doc_hash}, include=["metadatas"])
+        sentences = {int(meta["position"]): meta for meta in got["metadatas"] or []
+                     if meta["document"] == document and meta["view"] == "sentence"}
+        with self._sentences_lock:
+            self._sentences[key] = sentences
+            while len(self._sentences) > VERSIONS_CACHED:
+                self._sentences.popitem(last=False)
+        return sentences
