@@ -64,7 +64,10 @@ def probe() -> None:
         import tokenizers  # noqa: F401
         import torch  # noqa: F401
     else:
-        import sentence_transformers  # noqa: F401
+        from bot.embedding import _deferred  # as the product imports it
+
+        with _deferred("sklearn.metrics", "pairwise_distances"):
+            import sentence_transformers  # noqa: F401
     stage("import the model runtime")
     from bot.embedding import load_model
 

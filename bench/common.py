@@ -330,6 +330,8 @@ class UiProcess:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
 
     def __enter__(self) -> UiProcess:
+        import gradio_client  # noqa: F401 - the client's own import is not the server's start
+
         self.started = time.perf_counter()
         self.process = subprocess.Popen([PY, "ui.py"], cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log)
         return self

@@ -1,15 +1,20 @@
 """The embedding model: EmbeddingGemma-300m (or another sentence-transformers model), loaded offline.
 
 Nothing heavy is imported until a model is actually loaded, so commands that need no embedding (status,
-re-ingesting an unchanged corpus) never pay for it. EmbeddingGemma itself runs on :mod:`bot.encoder`
-(torch, tokenizers and the memory-mapped weights: the same vectors, without the ~10 CPU-seconds of
-importing sentence-transformers and transformers); any other model is loaded by sentence-transformers.
+re-ingesting an unchanged corpus) never pay for it. By default (``BOT_ENCODER=auto``) EmbeddingGemma runs on
+:mod:`bot.encoder` (torch, tokenizers and the memory-mapped weights: the same vectors, without the ~6 s of
+importing sentence-transformers and transformers); any other model, or ``BOT_ENCODER=sentence-transformers``,
+is loaded by sentence-transformers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import sys
 import threading
-from collections.abc import Sequence
+import types
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -76,7 +81,8 @@ def _load(settings: Settings) -> Encoder:
                 return encoder.LeanEncoder(location)
             except Exception as exc:  # a damaged folder: say which, as sentence-transformers would
                 raise ModelMissingError(f"Cannot load the embedding model from {location}: {exc}") from exc
-    from sentence_transformers import SentenceTransformer
+    with _deferred("sklearn.metrics", "pairwise_distances"):
+        from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
@@ -85,6 +91,34 @@ def _load(settings: Settings) -> Encoder:
         return SentenceTransformer(location, device="cpu", local_files_only=True)
     except Exception as exc:  # sentence-transformers raises many kinds for broken folders
         raise ModelMissingError(f"Cannot load the embedding model from {location}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _deferred(module: str, *names: str) -> Iterator[None]:
+    """While importing a library, stand in for ``module``: the names it takes import the module when called.
+
+    ``sentence_transformers.util.similarity`` imports ``sklearn.metrics.pairwise_distances`` at import time
+    (scikit-learn brings scipy.stats and pandas: ~2 s here) for similarity functions encoding never calls.
+    """
+    if module in sys.modules:
+        yield
+        return
+
+    def stand_in(name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+        return call
+
+    placeholder = types.ModuleType(module)
+    for name in names:
+        setattr(placeholder, name, stand_in(name))
+    sys.modules[module] = placeholder
+    try:
+        yield
+    finally:
+        if sys.modules.get(module) is placeholder:
+            del sys.modules[module]
 
 
 class BotEmbeddings(Embeddings):

@@ -28,9 +28,9 @@ class Settings(BaseSettings):
         "or any sentence-transformers model folder or id already in the local cache.",
     )
     encoder: Literal["auto", "sentence-transformers"] = Field(
-        "sentence-transformers", description="'sentence-transformers' (default): the model is loaded by "
-        "sentence-transformers; 'auto': EmbeddingGemma-style models run on bot.encoder (the same vectors, "
-        "a far quicker start), others on sentence-transformers.")
+        "auto", description="'auto' (default): EmbeddingGemma-style model folders run on bot.encoder (the same "
+        "vectors as sentence-transformers, without importing it: a cold answer in half the time), any other model "
+        "on sentence-transformers; 'sentence-transformers': always load the model with sentence-transformers.")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where the assembled model lives.")
     data_dir: Path = Field(PROJECT_DIR / "data", description="Documents ingested by default.")
     index_dir: Path = Field(PROJECT_DIR / "index", description="Persisted Chroma index (embedded mode).")

@@ -60,13 +60,38 @@ def test_other_layouts_are_left_to_sentence_transformers(settings, tmp_path):
     assert not supports(tmp_path / "nowhere")
 
 
-def test_sentence_transformers_by_default_and_the_lean_encoder_when_asked(settings):
+def test_the_lean_encoder_by_default_and_sentence_transformers_when_asked(settings):
     from bot.embedding import BotEmbeddings
 
-    assert settings.encoder == "sentence-transformers"
-    assert not isinstance(BotEmbeddings(settings).model, LeanEncoder)
-    lean = settings.model_copy(update={"encoder": "auto"})
-    assert isinstance(BotEmbeddings(lean).model, LeanEncoder)
+    assert settings.encoder == "auto"
+    assert isinstance(BotEmbeddings(settings).model, LeanEncoder)
+    asked = settings.model_copy(update={"encoder": "sentence-transformers"})
+    assert not isinstance(BotEmbeddings(asked).model, LeanEncoder)
+
+
+@pytest.mark.slow
+def test_sentence_transformers_loads_without_scikit_learn_until_it_is_used(settings):
+    """scikit-learn (with scipy.stats and pandas) is imported only when sentence-transformers calls it."""
+    probe = (
+        "import json, sys\n"
+        "import numpy as np\n"
+        "from bot.embedding import BotEmbeddings\n"
+        "from bot.settings import get_settings\n"
+        "embeddings = BotEmbeddings(get_settings())\n"
+        "vector = embeddings.embed_query('Wat is de rode lijn?')\n"
+        "before = 'sklearn' in sys.modules\n"
+        "from sentence_transformers.util.similarity import pairwise_distances\n"
+        "a, b = np.array([[0.0, 1.0], [2.0, 2.0]]), np.array([[1.0, 1.0]])\n"
+        "print(json.dumps({'type': type(embeddings.model).__name__, 'dims': len(vector), 'before': before,\n"
+        "                  'distances': pairwise_distances(a, b, metric='manhattan').ravel().tolist(),\n"
+        "                  'after': 'sklearn' in sys.modules}))\n"
+    )
+    env = {**os.environ, "BOT_ENCODER": "sentence-transformers"}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"type": "SentenceTransformer", "dims": 768, "before": False, "distances": [1.0, 2.0],
+                      "after": True}
 
 
 @pytest.mark.slow
@@ -80,7 +105,6 @@ def test_a_cold_answer_imports_only_what_it_uses(indexed, settings):
         "print(json.dumps({'text': text, 'imported': [m for m in heavy if m in sys.modules]}))\n"
     )
     env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection}
-    env["BOT_ENCODER"] = "auto"  # the lean runtime (the default loads sentence-transformers)
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=600, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -101,3 +125,18 @@ def test_reingesting_unchanged_documents_imports_no_model_runtime(indexed, setti
                           timeout=600, check=True)
     assert "0 embedded" in done.stdout
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "imported": []}
+
+
+@pytest.mark.slow
+def test_bot_ask_prints_the_answer_and_exits_with_its_status(indexed, settings):
+    """`python -m bot ask` leaves without the interpreter's teardown: the answer must still be out, in full."""
+    env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection}
+    done = subprocess.run([sys.executable, "-m", "bot", "ask", "Wat is de rode lijn van de ChristenUnie?"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "gezinshereniging" in done.stdout.splitlines()[0]
+    assert done.stdout.rstrip().splitlines()[-1].lstrip().startswith(">")  # the last source's evidence line
+    refused = subprocess.run([sys.executable, "-m", "bot", "ask", "x" * (settings.max_question_chars + 1)],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: ") and refused.stdout == ""
