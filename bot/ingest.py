@@ -169,7 +169,9 @@ def _write_locked(store: Store, embeddings: BotEmbeddings, doc: ParsedDocument, 
         return
 
     have = set(existing["ids"])
-    todo = [c for c in chunks if c.id not in have]
+    # Longest first, as the model batches them anyway: each write batch then holds the model's own batches of
+    # similar length, with the padding of one encode() over the whole document (bench/ingest.py).
+    todo = sorted((c for c in chunks if c.id not in have), key=lambda c: -len(c.page_content))
     if todo:
         ensure_free_space(store.settings, len(todo), doc.name)
     vectors = _reusable_vectors(store, [i for i in existing["ids"]])
