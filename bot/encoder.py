@@ -20,7 +20,6 @@ import json
 import mmap
 import struct
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +130,7 @@ class LeanEncoder:
     """The subset of ``SentenceTransformer`` the bot uses: ``prompts`` and ``encode``; same vectors."""
 
     def __init__(self, folder: str | Path) -> None:
+        import torch
         from tokenizers import Tokenizer
 
         folder = Path(folder)
@@ -150,20 +150,13 @@ class LeanEncoder:
                   if isinstance(v, int)]
         self.max_seq_length = min(limits)
 
-        # Parsing the 33 MB tokenizer.json takes ~2 s, in Rust without the GIL: it overlaps importing torch.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenizer") as pool:
-            parsed = pool.submit(Tokenizer.from_file, str(folder / "tokenizer.json"))
-            self._load_weights(folder, modules, config)
-            self.tokenizer = parsed.result()
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=self.max_seq_length)
         pad_token = tokenizer_config.get("pad_token", "<pad>")
         pad_token = pad_token.get("content") if isinstance(pad_token, dict) else pad_token
         pad_id = self.tokenizer.token_to_id(pad_token)
         self.pad_id = int(pad_id if pad_id is not None else config.get("pad_token_id", 0))
-
-    def _load_weights(self, folder: Path, modules: list[dict[str, Any]], config: dict[str, Any]) -> None:
-        import torch
 
         # the mapped files stay referenced here for as long as their tensors are used
         self._files = [_SafeTensors(folder / "model.safetensors")]
