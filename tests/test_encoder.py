@@ -140,3 +140,14 @@ def test_bot_ask_prints_the_answer_and_exits_with_its_status(indexed, settings):
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: ") and refused.stdout == ""
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(indexed, settings):
+    """`python -m bot status | head -1`: the closed pipe ends the command quietly."""
+    env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "status"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # before the command writes anything
+    stderr = process.stderr.read()
+    assert process.wait(timeout=600) == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
