@@ -40,9 +40,8 @@ def settings():
     return get_settings()
 
 
-@pytest.fixture(scope="session")
-def indexed(settings):
-    """The session index, built once with the real model: both articles."""
+def index_both_articles(settings):
+    """Both articles ingested with the real model into the index (or server) the settings name; its store."""
     from bot.embedding import BotEmbeddings
     from bot.ingest import ingest
     from bot.store import open_store
@@ -51,6 +50,12 @@ def indexed(settings):
     store = open_store(settings, embeddings)
     ingest(store, embeddings, [ARTICLE, SECOND_ARTICLE], progress=False)
     return store
+
+
+@pytest.fixture(scope="session")
+def indexed(settings):
+    """The session index, built once with the real model: both articles."""
+    return index_both_articles(settings)
 
 
 @pytest.fixture()
@@ -81,14 +86,7 @@ def server_settings(settings, chroma_server):
 @pytest.fixture(scope="session")
 def server_indexed(server_settings):
     """The session index on the server: both articles, ingested through the server."""
-    from bot.embedding import BotEmbeddings
-    from bot.ingest import ingest
-    from bot.store import open_store
-
-    embeddings = BotEmbeddings(server_settings)
-    store = open_store(server_settings, embeddings)
-    ingest(store, embeddings, [ARTICLE, SECOND_ARTICLE], progress=False)
-    return store
+    return index_both_articles(server_settings)
 
 
 MODES = ["embedded", pytest.param("server", marks=pytest.mark.server)]

