@@ -118,12 +118,14 @@ class ExtractiveAnswerer:
         if not retrieval.hits:
             return Answer(say["empty"], [], True, question, language)
         best = retrieval.hits[0]
-        missing = missing_names(question, [h.passage for h in retrieval.hits])
+        passages = [h.passage for h in retrieval.hits]
+        missing, titles = missing_names(question, passages), None
         if missing:  # more text only takes names off the list: read the titles only when some are left
-            missing = missing_names(question, [h.passage for h in retrieval.hits] + retrieval.titles)
+            titles = self.retriever.titles()
+            missing = missing_names(question, passages + titles)
         missing = [name for name in missing if not self._indexed_anywhere(name)]
         if not self._relevant(retrieval.hits) or missing:
-            return self._abstain(question, language, retrieval, missing)
+            return self._abstain(question, language, missing, titles or self.retriever.titles())
         evidence = self._evidence(best, retrieval.hits)
         sources = self._sources(evidence, retrieval.hits)
         return Answer(self._quote(evidence, sources, say["lead"]), sources, False, question, language)
@@ -143,13 +145,13 @@ class ExtractiveAnswerer:
                 return True
         return False
 
-    def _abstain(self, question: str, language: str, retrieval: Retrieval, missing: list[str]) -> Answer:
+    def _abstain(self, question: str, language: str, missing: list[str], titles: list[str]) -> Answer:
         say = PHRASES[language]
-        many = "_many" if len(retrieval.titles) > 1 else ""
+        many = "_many" if len(titles) > 1 else ""
         parts = [say["no_answer" + many]]
         if missing:
             parts.append(say["no_mention" + many].format(names=", ".join(missing)))
-        parts.append(say["about" + many].format(titles="; ".join(f"«{t}»" for t in retrieval.titles)))
+        parts.append(say["about" + many].format(titles="; ".join(f"«{t}»" for t in titles)))
         return Answer(" ".join(parts), [], True, question, language)
 
     def _evidence(self, best: Hit, hits: list[Hit]) -> list[Hit]:

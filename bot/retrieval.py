@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.embedding import BotEmbeddings
 from bot.store import Store, store_guard
@@ -38,15 +37,6 @@ class Hit:
 @dataclass
 class Retrieval:
     hits: list[Hit]  # best first, by context score
-    # the titles, or how to read them: they are read only when needed (an abstention, an unknown name)
-    titles_source: list[str] | Callable[[], list[str]] = field(default_factory=list, repr=False)
-
-    @property
-    def titles(self) -> list[str]:
-        """Titles of every completely ingested document."""
-        if callable(self.titles_source):
-            self.titles_source = self.titles_source()
-        return self.titles_source
 
 
 VERSIONS_CACHED = 32  # document versions whose sentences neighbours() keeps
@@ -66,7 +56,7 @@ class Retriever:
     def retrieve(self, question: str) -> Retrieval:
         with store_guard(self.store.settings):
             if not self.store.markers.count():
-                return Retrieval([], [])
+                return Retrieval([])
         query = self.embeddings.embed_query(question)  # outside the guard: model errors keep their type
         # Only versions with a marker: a document being (or killed while being) written is never seen.
         # The collection itself (what LangChain's Chroma.similarity_search_with_score calls): cosine distances.
@@ -75,7 +65,6 @@ class Retriever:
         # fraction of its cost (with 100k chunks the filter costs ~0.8 s, reading every marker ~50 ms;
         # bench/scale.py). Otherwise the filtered query runs.
         include, k = ["metadatas", "distances"], 2 * self.top_k
-        titles: list[str] | Callable[[], list[str]] = self._titles
         with store_guard(self.store.settings):
             got = self.store.chunks.query(query_embeddings=[query], n_results=k, include=include)
             found = sorted({meta["document"] for meta in got["metadatas"][0]})
@@ -88,7 +77,6 @@ class Retriever:
                 hashes = sorted({m["doc_hash"] for m in markers.values()})
                 got = self.store.chunks.query(query_embeddings=[query], n_results=k,
                                               where={"doc_hash": {"$in": hashes}}, include=include)
-                titles = sorted({m["title"] for m in markers.values()})
         hits: dict[tuple[str, int], Hit] = {}
         floor = {"sentence": 0.0, "context": 0.0}
         for meta, distance in zip(got["metadatas"][0], got["distances"][0]):
@@ -114,10 +102,12 @@ class Retriever:
             if hit.sentence_score < 0:
                 hit.sentence_score = floor["sentence"]
         ranked = sorted(hits.values(), key=lambda h: (h.context_score, h.sentence_score), reverse=True)
-        return Retrieval(ranked, titles)
+        return Retrieval(ranked)
 
-    def _titles(self) -> list[str]:
-        return sorted({m["title"] for m in self.store.complete_documents().values()})
+    def titles(self) -> list[str]:
+        """Titles of every completely ingested document (read when needed: an abstention, an unknown name)."""
+        with store_guard(self.store.settings):
+            return sorted({m["title"] for m in self.store.complete_documents().values()})
 
     def neighbours(self, hit: Hit) -> dict[int, Hit]:
         """The sentences around a hit (by position), for antecedents and continuations."""
