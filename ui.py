@@ -1,23 +1,20 @@
 """The Gradio chat: ``python ui.py`` serves it on http://127.0.0.1:7860 (BOT_HOST / BOT_PORT).
 
 One code path: the chat streams :func:`bot.answering.stream`, the ``/chat`` API endpoint returns
-:func:`bot.answer`, and uploads go through :func:`bot.ingest.ingest` into the same shared index and model
+:func:`bot.answer`, and uploads go through the service's ``add_document`` into the same shared index and model
 (:func:`bot.answering.get_bot`). Everything a document or a person wrote is shown as text
 (:mod:`bot.chat_view`), never as markup.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
 import re
-import shutil
 import threading
 import time
 import unicodedata
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import gradio as gr
 from gradio.components.chatbot import ChatbotDataMessages, TextMessage
 
-from bot.answering import Answer, answer, get_bot, message_text, reset_bot, stream
+from bot.answering import Answer, DocumentRejected, answer, get_bot, stream
+from bot.answering.history import message_text
 from bot.chat_view import (
     IndexedDocument,
     answer_html,
@@ -42,11 +40,10 @@ from bot.chat_view import (
     reply_text,
     status_html,
 )
-from bot.embedding import BotEmbeddings, ModelMissingError
-from bot.ingest import ingest
+from bot.index import IndexMissingError, ModelMismatchError, StoreError
+from bot.language.text import SUPPORTED_SUFFIXES, DocumentError
+from bot.model.embedding import ModelMissingError
 from bot.settings import Settings, get_settings
-from bot.store import IndexMissingError, ModelMismatchError, StoreError, open_store
-from bot.text import SUPPORTED_SUFFIXES, DocumentError
 
 log = logging.getLogger("newsbot.ui")
 
@@ -240,36 +237,16 @@ def _size(num_bytes: int) -> str:
 
 def indexed_documents(settings: Settings | None = None) -> list[IndexedDocument]:
     settings = settings or get_settings()
-    markers = get_bot().store.complete_documents()
-    return [
-        IndexedDocument(name, meta.get("title", name), int(meta.get("paragraphs", 0)),
-                        uploaded=(settings.upload_dir / name).is_file())
-        for name, meta in sorted(markers.items(), key=lambda item: item[1].get("title", item[0]).lower())
-    ]
+    return [IndexedDocument(d.file, d.title, d.paragraphs, uploaded=(settings.upload_dir / d.file).is_file())
+            for d in get_bot().documents()]
 
 
 def documents_view() -> str:
     """The Documents panel: what is indexed (or why that cannot be shown)."""
     try:
         return documents_html(indexed_documents())
-    except IndexMissingError:
-        return documents_html([])
     except Exception as exc:
         return status_html(" ".join(describe_problem(exc)), ok=False)
-
-
-_upload_lock = threading.Lock()
-
-
-def _shared_store():
-    """The shared bot's store and model; a new index when there is none yet."""
-    try:
-        bot = get_bot()
-        return bot.store, bot.embeddings, False
-    except IndexMissingError:
-        settings = get_settings()
-        embeddings = BotEmbeddings(settings)
-        return open_store(settings, embeddings, create=True), embeddings, True
 
 
 def add_document(file_path: str | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, str]:  # noqa: B008
@@ -277,7 +254,6 @@ def add_document(file_path: str | None, progress: gr.Progress = gr.Progress(trac
     settings = get_settings()
     if not file_path:
         return status_html("Choose a .txt or .md file to add.", ok=False), documents_view()
-    staging = settings.upload_dir / ".staging" / uuid.uuid4().hex
     name = Path(file_path).name
     try:
         name = safe_upload_name(name)
@@ -288,39 +264,19 @@ def add_document(file_path: str | None, progress: gr.Progress = gr.Progress(trac
                 "(setting BOT_MAX_UPLOAD_BYTES)."
             )
         progress(0.05, desc=f"Reading {name}")
-        with _upload_lock:
-            store, embeddings, created = _shared_store()
-            target = settings.upload_dir / name
-            if name in store.complete_documents() and not target.is_file():
-                raise UploadRejected(
-                    f"A document named «{name}» is already indexed (not from an upload); rename your file to add it."
-                )
-            staging.mkdir(parents=True)
-            staged = staging / name
-            shutil.copyfile(file_path, staged)
-            try:
-                report = ingest(store, embeddings, [staged], max_bytes=settings.max_upload_bytes, progress=True)
-            except DocumentError as exc:
-                raise DocumentError(str(exc).replace(str(staged), name)) from exc
-            os.replace(staged, target)
-            if created:
-                reset_bot()
+        added = get_bot().add_document(file_path, name=name, upload_dir=settings.upload_dir,
+                                       max_bytes=settings.max_upload_bytes)
         progress(1.0, desc="Indexed")
-        title = store.complete_documents().get(name, {}).get("title", name)
-        if report.unchanged:
-            message = f"«{title}» ({name}) was already indexed, unchanged."
+        if added.unchanged:
+            message = f"«{added.title}» ({name}) was already indexed, unchanged."
         else:
-            message = f"Added «{title}» ({name}). Ask about it in the chat."
+            message = f"Added «{added.title}» ({name}). Ask about it in the chat."
         return status_html(message, ok=True), documents_view()
-    except UploadRejected as exc:
+    except (UploadRejected, DocumentRejected) as exc:
         return status_html(str(exc), ok=False), documents_view()
     except Exception as exc:
         title, message = describe_problem(exc)
         return status_html(f"{title}: {message}", ok=False), documents_view()
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            staging.parent.rmdir()  # only when no other upload is staged
 
 
 # ---------------------------------------------------------------- the page

@@ -2,8 +2,7 @@
 
 - ``python -m bot ask "…"``: wall time from spawning the process to its exit (the answer is printed),
   median of repeats, next to ``python -c pass`` (the interpreter alone) and to the same command with
-  ``BOT_ENCODER=sentence-transformers`` (the model loaded by sentence-transformers, as before
-  ``bot.encoder``), interleaved in the same run.
+  ``BOT_ENCODER=lean`` (the model on the lean runtime, ``bot.model.lean``), interleaved in the same run.
 - The breakdown: a probe process times each stage: importing the product, importing the model's runtime,
   loading the model, opening the index (Chroma), the first answer, and a second (warm) one.
 - ``python -X importtime``: which packages the import time goes to (self time, summed per top-level package).
@@ -60,16 +59,16 @@ def probe() -> None:
 
     stage("import the product")
     settings = get_settings()
-    if getattr(settings, "encoder", "sentence-transformers") == "auto":
+    if getattr(settings, "encoder", "sentence-transformers") in ("auto", "lean"):
         import tokenizers  # noqa: F401
         import torch  # noqa: F401
     else:
-        from bot.embedding import _deferred  # as the product imports it
+        from bot.model.embedding import _deferred  # as the product imports it
 
         with _deferred("sklearn.metrics", "pairwise_distances"):
             import sentence_transformers  # noqa: F401
     stage("import the model runtime")
-    from bot.embedding import load_model
+    from bot.model.embedding import load_model
 
     load_model(settings)
     stage("load the model")
@@ -137,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             ["python -c pass (interpreter alone)", "", f"{ask['python -c pass']:.2f} s"],
             *[[f"bot ask, model on {label}", f"{ask[name]:.2f} s", f"{figures['ask_exit_s'][name]:.2f} s"]
               for name, label in ENCODERS.items()],
-            ["ratio bot.encoder / sentence-transformers", f"{ask['auto'] / ask['sentence-transformers']:.2f}x", ""],
+            ["ratio lean / sentence-transformers", f"{ask['lean'] / ask['sentence-transformers']:.2f}x", ""],
         ]))
 
         breakdown: dict[str, dict[str, float]] = {}
@@ -147,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             breakdown[encoder] = result["stages"]
             figures.setdefault("heavy_modules", {})[encoder] = result["heavy_modules"]
         figures["stages_s"] = breakdown
-        names = list(breakdown["auto"])
+        names = list(breakdown["sentence-transformers"])
         print("\nBreakdown (one probe process each, seconds):")
         print(table(["stage", *ENCODERS.values()], [
             *[[n, *[f"{breakdown[e].get(n, 0):.2f}" for e in ENCODERS]] for n in names],
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                   + ", ".join(f"{name} {sec:.1f}" for name, sec in top))
 
         ui: dict[str, list[float]] = collections.defaultdict(list)
-        encoders = ["auto"] * args.ui_repeats + (["sentence-transformers"] if args.ui_repeats else [])
+        encoders = ["sentence-transformers"] * args.ui_repeats + (["lean"] if args.ui_repeats else [])
         for encoder in encoders:
             ui_process = UiProcess(tmp / "index", "bench-cold")
             ui_process.env["BOT_ENCODER"] = encoder

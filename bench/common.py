@@ -85,7 +85,7 @@ def encoder_labels() -> dict[str, str]:
     from bot.settings import Settings
 
     default = Settings.model_fields["encoder"].default
-    labels = {"auto": "bot.encoder (BOT_ENCODER=auto)", "sentence-transformers": "sentence-transformers"}
+    labels = {"sentence-transformers": "sentence-transformers", "lean": "bot.model.lean (BOT_ENCODER=lean)"}
     return {name: label + (" (default)" if name == default else "") for name, label in labels.items()}
 
 
@@ -136,14 +136,14 @@ def use_index(index_dir: Path | None = None, collection: str = "bench", chroma_u
 
 def ingest_paths(paths: Sequence[Path], embeddings: Any = None) -> Any:
     """Ingest with the product (into the index use_index chose); returns its IngestReport."""
-    from bot.embedding import BotEmbeddings
+    from bot.index import open_index
     from bot.ingest import ingest
+    from bot.model.embedding import BotEmbeddings
     from bot.settings import get_settings
-    from bot.store import open_store
 
     settings = get_settings()
     embeddings = embeddings or BotEmbeddings(settings)
-    return ingest(open_store(settings, embeddings), embeddings, list(paths), progress=False)
+    return ingest(open_index(settings, embeddings), embeddings, list(paths), progress=False)
 
 
 def question_set() -> dict[str, Any]:
@@ -163,7 +163,7 @@ def keys_match(text: str, keys: list[list[str]]) -> bool:
 def article_sentences(path: Path = ARTICLE) -> list[str]:
     """The article's sentences (headings left out), split by the product's splitter."""
     from bot.ingest import is_heading
-    from bot.text import read_document
+    from bot.language.text import read_document
 
     doc = read_document(path)
     return [s for p in doc.paragraphs if not is_heading(p.text, p.sentences) for s in p.sentences]

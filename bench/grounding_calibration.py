@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.grounding import GroundingChecker, unsupported_specifics  # noqa: E402
-from bot.linguistics import language_of  # noqa: E402
-from bot.text import read_document  # noqa: E402
+from bot.language.linguistics import language_of  # noqa: E402
+from bot.language.text import read_document  # noqa: E402
+from bot.llm.grounding import GroundingChecker, unsupported_specifics  # noqa: E402
 
 CASES = ROOT / "bench" / "grounding_cases.json"
 ARTICLE = ROOT / "data" / "article-nl-migratie.txt"
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, help="report at this threshold instead of choosing one")
     args = parser.parse_args(argv)
-    from bot.embedding import BotEmbeddings
+    from bot.model.embedding import BotEmbeddings
     from bot.settings import get_settings
 
     paragraphs = [p.text for p in read_document(ARTICLE).paragraphs]

@@ -63,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         corpus = write_documents(tmp / "corpus", recombined_documents(args.corpus_documents, 20))
         use_index(tmp / "warm", "bench-warm")
         ingest_paths([ARTICLE])  # loads the model: loading is cold start, not throughput
-        from bot.embedding import BotEmbeddings, load_model
         from bot.ingest import chunk_document
+        from bot.language.text import read_document
+        from bot.model.embedding import BotEmbeddings, load_model
         from bot.settings import get_settings
-        from bot.text import read_document
 
         model = load_model(get_settings())
 

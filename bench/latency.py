@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
         bot = get_bot()
         answer("warm-up: what is this article about?")  # model load and index open are cold start, not latency
-        model, chunks, k = bot.embeddings.model, bot.store.chunks, 2 * bot.settings.top_k
+        model, chunks, k = bot.embeddings.model, bot.index.chunks, 2 * bot.settings.top_k
 
         def floor(question: str) -> None:
             chunks.query(query_embeddings=[encode_query(model, question)], n_results=k)

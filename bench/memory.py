@@ -63,10 +63,10 @@ def probe_ask() -> None:
 def probe_ingest(chunks: int, folder: Path) -> None:
     """Ingest ~``chunks`` chunks of recombined documents with the model loaded (see the module doc)."""
     from bench.scale import ReusedVectors
-    from bot.embedding import BotEmbeddings
     from bot.ingest import chunk_document
+    from bot.language.text import read_document
+    from bot.model.embedding import BotEmbeddings
     from bot.settings import get_settings
-    from bot.text import read_document
 
     embeddings = BotEmbeddings(get_settings())
     paths = write_documents(folder, recombined_documents(max(1, chunks // 200), 100, seed=3))

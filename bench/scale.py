@@ -87,7 +87,7 @@ def open_bot(collection: str) -> Any:
 def measure(questions: list[str], vectors: dict[str, list[float]], repeats: int, with_model: int) -> dict[str, Any]:
     """The three latencies of the module doc, on the index or server use_index() points at."""
     big, small = open_bot(BIG), open_bot(SMALL)
-    chunks, k = big.store.chunks, 2 * big.settings.top_k
+    chunks, k = big.index.chunks, 2 * big.settings.top_k
     embed_query = big.embeddings.embed_query
     cached = lambda text: vectors[text]  # noqa: E731 - the point is the store, not the model
     big.answer(questions[0])
@@ -112,7 +112,7 @@ def measure(questions: list[str], vectors: dict[str, list[float]], repeats: int,
                     bot.answer(question)
                     times[kind][question].append(time.perf_counter() - start)
                 big.embeddings.embed_query = cached
-    result: dict[str, Any] = {"chunks": chunks.count(), "documents": len(big.store.complete_documents())}
+    result: dict[str, Any] = {"chunks": chunks.count(), "documents": len(big.index.complete_documents())}
     for kind in times:
         if times[kind][questions[0]]:
             medians = [median(v) for v in times[kind].values()]
@@ -139,15 +139,15 @@ def profile_answers(questions: list[str], vectors: dict[str, list[float]]) -> No
 
 def grow(target: int, folder: Any, reused: ReusedVectors, written: int) -> tuple[int, float]:
     """Add recombined documents to the big collection until it holds ~target chunks; (documents, seconds)."""
-    from bot.embedding import BotEmbeddings
+    from bot.index import open_index
     from bot.ingest import chunk_document, ingest
+    from bot.language.text import read_document
+    from bot.model.embedding import BotEmbeddings
     from bot.settings import get_settings
-    from bot.store import open_store
-    from bot.text import read_document
 
     settings = get_settings().model_copy(update={"collection": BIG})
     embeddings = BotEmbeddings(settings)
-    store = open_store(settings, embeddings)
+    store = open_index(settings, embeddings)
     count = max(1, round((target - store.chunks.count()) / (2 * SENTENCES_PER_DOCUMENT)))
     documents = recombined_documents(count, SENTENCES_PER_DOCUMENT, seed=written + 1)
     paths = write_documents(folder, [(f"s{written + i:05d}-{name}", text)
@@ -169,15 +169,15 @@ def grow(target: int, folder: Any, reused: ReusedVectors, written: int) -> tuple
 
 def copy_collection(source: str, target: str) -> None:
     """The article's real chunks and vectors into another collection; the product's ingest() writes the marker."""
-    from bot.embedding import BotEmbeddings
+    from bot.index import open_index
+    from bot.model.embedding import BotEmbeddings
     from bot.settings import get_settings
-    from bot.store import open_store
 
     settings = get_settings()
     embeddings = BotEmbeddings(settings)
-    got = open_store(settings.model_copy(update={"collection": source}), embeddings).chunks.get(
+    got = open_index(settings.model_copy(update={"collection": source}), embeddings).chunks.get(
         include=["embeddings", "documents", "metadatas"])
-    store = open_store(settings.model_copy(update={"collection": target}), embeddings)
+    store = open_index(settings.model_copy(update={"collection": target}), embeddings)
     store.chunks.upsert(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
                         metadatas=got["metadatas"])
     from bot.ingest import ingest

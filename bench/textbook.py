@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     unanswerable = [i for i in items if i.get("abstain")]
     with temp_dir("textbook") as tmp:
         use_index(tmp / "ours", "bench-ours")
-        from bot.embedding import load_model
+        from bot.model.embedding import load_model
         from bot.settings import get_settings
 
         settings = get_settings()
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
         answer("warm-up: what is this article about?")
         # Our bot once more on the other model runtime (BOT_ENCODER), same index: same answers, other latency.
-        other = "auto" if settings.encoder != "auto" else "sentence-transformers"
+        other = "lean" if settings.encoder != "lean" else "sentence-transformers"
         start = time.perf_counter()
         other_bot = Bot(settings.model_copy(update={"encoder": other}))
         other_bot.answer("warm-up: what is this article about?")

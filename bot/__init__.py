@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Answer", "Source", "answer"]
+__all__ = ["Answer", "Source", "add_document", "answer", "as_retriever", "documents", "stream"]
 
 if TYPE_CHECKING:
-    from bot.answering import Answer, Source, answer
+    from bot.answering import Answer, Source, add_document, answer, as_retriever, documents, stream
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from bot import answering
+        import bot.answering
 
-        return getattr(answering, name)
+        return getattr(bot.answering, name)
     raise AttributeError(f"module 'bot' has no attribute {name!r}")

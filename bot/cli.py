@@ -21,55 +21,56 @@ def _print_answer(result) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from bot.embedding import BotEmbeddings
+    from bot.index import ModelMismatchError, open_index
     from bot.ingest import ingest
-    from bot.store import ModelMismatchError, open_store
+    from bot.model.embedding import BotEmbeddings
 
     settings = get_settings()
     embeddings = BotEmbeddings(settings)
     paths = args.paths or [settings.data_dir]
     if args.rebuild:
-        open_store(settings, embeddings, allow_model_change=True).reset()
+        open_index(settings, embeddings, allow_model_change=True).reset()
     try:
-        store = open_store(settings, embeddings)
+        index = open_index(settings, embeddings)
     except ModelMismatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    report = ingest(store, embeddings, paths, prune=args.prune, max_bytes=settings.max_upload_bytes,
+    report = ingest(index, embeddings, paths, prune=args.prune, max_bytes=settings.max_upload_bytes,
                     progress=not args.quiet)
     print(report.summary())
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from bot.embedding import BotEmbeddings
-    from bot.store import open_store, where
+    from bot.index import open_index
+    from bot.index.schema import SCHEMA_VERSION
+    from bot.model.embedding import BotEmbeddings
 
     settings = get_settings()
     embeddings = BotEmbeddings(settings)
-    store = open_store(settings, embeddings, create=False, allow_model_change=True)
-    documents = store.complete_documents()
-    print(f"index:      {where(settings)}")
-    print(f"model:      {store.model_recorded()} (configured: {embeddings.identity})")
-    print(f"chunks:     {store.chunks.count()}")
-    print(f"documents:  {len(documents)}")
-    for name, meta in sorted(documents.items()):
-        print(f"  - {name}: «{meta['title']}», {meta['paragraphs']} paragraphs, {meta['chunks']} chunks")
+    status = open_index(settings, embeddings, create=False, allow_model_change=True).status()
+    print(f"index:      {status.where}")
+    print(f"schema:     {status.schema} (this version reads {SCHEMA_VERSION})")
+    print(f"model:      {status.model} (configured: {embeddings.identity})")
+    print(f"chunks:     {status.chunks}")
+    print(f"documents:  {len(status.documents)}")
+    for marker in status.documents:
+        print(f"  - {marker.file}: «{marker.title}», {marker.paragraphs} paragraphs, {marker.chunks} chunks")
     return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.answering import answer
+    from bot import answer
 
     _print_answer(answer(" ".join(args.question)))
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.answering import answer
-    from bot.store import StoreError
+    from bot import Answer, answer
+    from bot.index import StoreError
 
-    history: list[dict] = []
+    history: list[dict | Answer] = []
     print("Ask about the article (empty line or Ctrl-D to quit).")
     while True:
         try:
@@ -85,7 +86,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(f"error: {exc}")
             continue
         _print_answer(result)
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": result.text}]
+        history += [{"role": "user", "content": question}, result]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.embedding import ModelMissingError
-    from bot.store import StoreError
-    from bot.text import DocumentError
+    from bot.index import StoreError
+    from bot.language.text import DocumentError
+    from bot.model.embedding import ModelMissingError
 
     args = build_parser().parse_args(argv)
     try:

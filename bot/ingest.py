@@ -1,4 +1,4 @@
-"""Ingestion: documents -> sentence chunks (LangChain ``Document``s) -> embeddings -> Chroma.
+"""Ingestion, the write path: file -> sentences -> chunks (two views each) -> vectors -> the index.
 
 Idempotent and crash-safe:
 - A document whose text is unchanged (its marker holds the same hash) costs no embedding and no write.
@@ -7,7 +7,7 @@ Idempotent and crash-safe:
 - A run killed half-way leaves chunks without a marker; readers ignore them and the next run reuses
   them (their ids are content hashes) and completes the document.
 - Several processes may ingest into one Chroma server at once: a document is written under its lock
-  (:mod:`bot.locks`), and its marker is written only after every one of its chunks is read back.
+  (:mod:`bot.index.locks`), and its marker is written only after every one of its chunks is read back.
 - An embedded index refuses, before writing, a document that cannot fit on its disk.
 """
 
@@ -21,13 +21,11 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
-from bot.embedding import BotEmbeddings
-from bot.locks import Lease, document_lock
-from bot.store import Store
-from bot.store_errors import StoreError, ensure_free_space, store_guard
-from bot.text import SUPPORTED_SUFFIXES, DocumentError, ParsedDocument, read_document
-
-VIEWS = ("sentence", "context")
+from bot.index import ChunkRecord, Index, Marker, StoreError
+from bot.index.locks import Lease
+from bot.index.schema import CONTEXT_VIEW, SENTENCE_VIEW
+from bot.language.text import SUPPORTED_SUFFIXES, DocumentError, ParsedDocument, read_document
+from bot.model.embedding import BotEmbeddings
 
 
 def _sha(*parts: str) -> str:
@@ -42,7 +40,8 @@ def is_heading(paragraph_text: str, sentences: Sequence[str]) -> bool:
 
 
 def chunk_document(doc: ParsedDocument) -> list[Document]:
-    """Two views per sentence. Headings are not chunks; they give context to the sentence below them."""
+    """Two views per sentence, as LangChain Documents (metadata: :meth:`ChunkRecord.metadata`). Headings are
+    not chunks; they give context to the sentence below them."""
     doc_hash = _sha(doc.text)
     chunks: list[Document] = []
     position = 0
@@ -58,15 +57,14 @@ def chunk_document(doc: ParsedDocument) -> list[Document]:
                 context = f"{heading_above}. {sentence}"
             else:
                 context = sentence
-            for view, text in (("sentence", sentence), ("context", context)):
-                content_hash = _sha(view, text)
-                metadata = {
-                    "document": doc.name, "title": doc.title, "paragraph": paragraph.number,
-                    "sentence": number, "position": position, "view": view, "doc_hash": doc_hash,
-                    "content_hash": content_hash, "passage": paragraph.text, "sentence_text": sentence,
-                }
+            for view, text in ((SENTENCE_VIEW, sentence), (CONTEXT_VIEW, context)):
+                record = ChunkRecord(
+                    file=doc.file, title=doc.title, paragraph=paragraph.number, sentence=number, position=position,
+                    view=view, doc_hash=doc_hash, content_hash=_sha(view, text), passage=paragraph.text,
+                    sentence_text=sentence,
+                )
                 chunk_id = _sha(doc_hash, view, str(paragraph.number), str(number), text)[:40]
-                chunks.append(Document(page_content=text, metadata=metadata, id=chunk_id))
+                chunks.append(Document(page_content=text, metadata=record.metadata(), id=chunk_id))
             position += 1
         heading_above = None
     return chunks
@@ -110,7 +108,7 @@ def read_all(paths: Sequence[Path], max_bytes: int | None) -> list[ParsedDocumen
             docs.append(read_document(path, max_bytes=max_bytes))
         except DocumentError as exc:
             errors.append(str(exc))
-    names = [d.name for d in docs]
+    names = [d.file for d in docs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         errors.append(f"two files share the document name(s) {', '.join(duplicates)}")
@@ -119,138 +117,105 @@ def read_all(paths: Sequence[Path], max_bytes: int | None) -> list[ParsedDocumen
     return docs
 
 
-def _batches(items: Sequence, size: int) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _record(chunk: Document) -> ChunkRecord:
+    return ChunkRecord.from_metadata(chunk.metadata)
 
 
-def _existing(store: Store, document: str) -> dict:
-    return store.chunks.get(where={"document": document}, include=["metadatas"])
-
-
-def _reusable_vectors(store: Store, ids: list[str]) -> dict[str, list[float]]:
-    vectors: dict[str, list[float]] = {}
-    for batch in _batches(ids, 1000):
-        got = store.chunks.get(ids=list(batch), include=["embeddings", "metadatas"])
-        for meta, vector in zip(got["metadatas"], got["embeddings"]):
-            vectors[meta["content_hash"]] = list(vector)
-    return vectors
-
-
-def _is_current(store: Store, doc: ParsedDocument) -> bool:
+def _is_current(index: Index, doc: ParsedDocument) -> bool:
     """Marked complete with this very text, and nothing else of it left: no lock, no model, no write."""
-    marker = store.complete_documents().get(doc.name)
+    marker = index.markers().get(doc.file)
     doc_hash = _sha(doc.text)
-    return bool(marker and marker.get("doc_hash") == doc_hash
-                and all(m["doc_hash"] == doc_hash for m in _existing(store, doc.name)["metadatas"]))
+    return bool(marker and marker.doc_hash == doc_hash
+                and all(record.doc_hash == doc_hash for _, record in index.stored(doc.file)))
 
 
-def write_document(store: Store, embeddings: BotEmbeddings, doc: ParsedDocument, report: IngestReport,
+def write_document(index: Index, embeddings: BotEmbeddings, doc: ParsedDocument, report: IngestReport,
                    progress: bool = True) -> None:
-    if _is_current(store, doc):
-        report.unchanged.append(doc.name)
+    if _is_current(index, doc):
+        report.unchanged.append(doc.file)
         return
-    with document_lock(store, doc.name) as lease:
-        _write_locked(store, embeddings, doc, report, progress, lease)
+    with index.lock(doc.file) as lease:
+        _write_locked(index, embeddings, doc, report, progress, lease)
 
 
-def _write_locked(store: Store, embeddings: BotEmbeddings, doc: ParsedDocument, report: IngestReport,
+def _write_locked(index: Index, embeddings: BotEmbeddings, doc: ParsedDocument, report: IngestReport,
                   progress: bool, lease: Lease) -> None:
     chunks = chunk_document(doc)
     doc_hash = _sha(doc.text)
-    marker = store.complete_documents().get(doc.name)
-    existing = _existing(store, doc.name)
-    if marker and marker.get("doc_hash") == doc_hash:
-        stale = [i for i, m in zip(existing["ids"], existing["metadatas"]) if m["doc_hash"] != doc_hash]
+    marker = index.markers().get(doc.file)
+    existing = index.stored(doc.file)
+    stale = [i for i, record in existing if record.doc_hash != doc_hash]
+    if marker and marker.doc_hash == doc_hash:
         if stale:  # left over by a run killed after its marker swap
-            store.chunks.delete(ids=stale)
+            index.delete_chunks(stale)
             report.chunks_deleted += len(stale)
-        report.unchanged.append(doc.name)
+        report.unchanged.append(doc.file)
         return
 
-    have = set(existing["ids"])
+    have = {i for i, _ in existing}
     # Longest first, as the model batches them anyway: each write batch then holds the model's own batches of
     # similar length, with the padding of one encode() over the whole document (bench/ingest.py).
     todo = sorted((c for c in chunks if c.id not in have), key=lambda c: -len(c.page_content))
     if todo:
-        ensure_free_space(store.settings, len(todo), doc.name)
-    vectors = _reusable_vectors(store, [i for i in existing["ids"]])
-    batch_size = max(1, min(store.client.get_max_batch_size(), 64))
+        index.ensure_free_space(len(todo), doc.file)
+    vectors = index.vectors([i for i, _ in existing])
     bar = None
     if progress and todo:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(todo), desc=f"Embedding {doc.name}", unit="chunk", file=sys.stderr)
-    for batch in _batches(todo, batch_size):
-        missing = [c for c in batch if c.metadata["content_hash"] not in vectors]
+        bar = tqdm(total=len(todo), desc=f"Embedding {doc.file}", unit="chunk", file=sys.stderr)
+    for batch in _batches(todo, index.batch_size()):
+        records = [_record(c) for c in batch]
+        missing = [(c, r) for c, r in zip(batch, records) if r.content_hash not in vectors]
         if missing:
-            for c, vector in zip(missing, embeddings.embed_documents([c.page_content for c in missing])):
-                vectors[c.metadata["content_hash"]] = vector
+            for (_, record), vector in zip(missing, embeddings.embed_documents([c.page_content for c, _ in missing])):
+                vectors[record.content_hash] = vector
             report.embedded += len(missing)
         report.reused += len(batch) - len(missing)
         lease.check()
-        store.chunks.upsert(
-            ids=[c.id for c in batch],
-            embeddings=[vectors[c.metadata["content_hash"]] for c in batch],
-            documents=[c.page_content for c in batch],
-            metadatas=[c.metadata for c in batch],
-        )
+        index.write_chunks(ids=[c.id for c in batch], texts=[c.page_content for c in batch], records=records,
+                           vectors=[vectors[r.content_hash] for r in records])
         report.chunks_written += len(batch)
         if bar:
             bar.update(len(batch))
     if bar:
         bar.close()
-    present = set()
-    for batch in _batches([c.id for c in chunks], 1000):
-        present.update(store.chunks.get(ids=list(batch), include=[])["ids"])
+    present = index.present([c.id for c in chunks])
     if len(present) != len(chunks):
-        raise StoreError(f"{doc.name}: {len(chunks) - len(present)} of its {len(chunks)} chunks vanished while "
+        raise StoreError(f"{doc.file}: {len(chunks) - len(present)} of its {len(chunks)} chunks vanished while "
                          "it was written; it is not marked complete. Run the ingestion again.")
     lease.check()
     # The marker goes last: from here on, readers see the new version and never the old one.
-    store.markers.upsert(
-        ids=[_sha(doc.name)[:40]], embeddings=[[1.0]], documents=[doc.title],
-        metadatas=[{"document": doc.name, "title": doc.title, "doc_hash": doc_hash, "chunks": len(chunks),
-                    "paragraphs": len(doc.paragraphs), "model": embeddings.identity}],
-    )
-    stale = [i for i, m in zip(existing["ids"], existing["metadatas"]) if m["doc_hash"] != doc_hash]
+    index.mark_complete(Marker(file=doc.file, title=doc.title, doc_hash=doc_hash, chunks=len(chunks),
+                               paragraphs=len(doc.paragraphs), model=embeddings.identity))
     if stale:
-        store.chunks.delete(ids=stale)
+        index.delete_chunks(stale)
         report.chunks_deleted += len(stale)
-    report.added.append(doc.name)
+    report.added.append(doc.file)
 
 
-def remove_document(store: Store, name: str, report: IngestReport) -> None:
+def remove_document(index: Index, file: str, report: IngestReport) -> None:
     """Marker first (readers stop seeing it at once), then its chunks."""
-    with document_lock(store, name):
-        store.markers.delete(where={"document": name})
-        ids = _existing(store, name)["ids"]
-        if ids:
-            store.chunks.delete(ids=ids)
-    report.chunks_deleted += len(ids)
-    report.removed.append(name)
+    report.chunks_deleted += index.remove(file)
+    report.removed.append(file)
 
 
-def ingest(store: Store, embeddings: BotEmbeddings, paths: Sequence[Path], *, prune: bool = False,
+def ingest(index: Index, embeddings: BotEmbeddings, paths: Sequence[Path], *, prune: bool = False,
            max_bytes: int | None = None, progress: bool = True) -> IngestReport:
     files = collect_paths(paths)
     if not files:
         raise DocumentError(f"No .txt or .md files found in {', '.join(str(p) for p in paths)}")
     docs = read_all(files, max_bytes)
-    with store_guard(store.settings):
-        return _ingest_all(store, embeddings, docs, prune=prune, progress=progress)
-
-
-def _ingest_all(store: Store, embeddings: BotEmbeddings, docs: list[ParsedDocument], *, prune: bool,
-                progress: bool) -> IngestReport:
     report = IngestReport()
     for doc in docs:
-        write_document(store, embeddings, doc, report, progress=progress)
+        write_document(index, embeddings, doc, report, progress=progress)
     if prune:
-        keep = {d.name for d in docs}
-        indexed = set(store.complete_documents()) | {
-            m["document"] for m in store.chunks.get(include=["metadatas"])["metadatas"]
-        }
-        for name in sorted(indexed - keep):
-            remove_document(store, name, report)
+        keep = {d.file for d in docs}
+        for file in sorted(index.files() - keep):
+            remove_document(index, file, report)
     return report
+
+
+def _batches(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

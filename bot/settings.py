@@ -27,10 +27,10 @@ class Settings(BaseSettings):
         description="Embedding model: 'embeddinggemma-300m' (assembled offline from its pinned wheels), "
         "or any sentence-transformers model folder or id already in the local cache.",
     )
-    encoder: Literal["auto", "sentence-transformers"] = Field(
-        "auto", description="'auto' (default): EmbeddingGemma-style model folders run on bot.encoder (the same "
-        "vectors as sentence-transformers, without importing it: a cold answer in half the time), any other model "
-        "on sentence-transformers; 'sentence-transformers': always load the model with sentence-transformers.")
+    encoder: Literal["sentence-transformers", "lean"] = Field(
+        "sentence-transformers", description="'sentence-transformers' (default): load the model with "
+        "sentence-transformers; 'lean': run EmbeddingGemma-style model folders on bot.model.lean (the same vectors "
+        "on torch alone, without importing sentence-transformers and transformers: a faster cold start).")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where the assembled model lives.")
     data_dir: Path = Field(PROJECT_DIR / "data", description="Documents ingested by default.")
     index_dir: Path = Field(PROJECT_DIR / "index", description="Persisted Chroma index (embedded mode).")

@@ -42,12 +42,12 @@ def settings():
 
 def index_both_articles(settings):
     """Both articles ingested with the real model into the index (or server) the settings name; its store."""
-    from bot.embedding import BotEmbeddings
+    from bot.index import open_index
     from bot.ingest import ingest
-    from bot.store import open_store
+    from bot.model.embedding import BotEmbeddings
 
     embeddings = BotEmbeddings(settings)
-    store = open_store(settings, embeddings)
+    store = open_index(settings, embeddings)
     ingest(store, embeddings, [ARTICLE, SECOND_ARTICLE], progress=False)
     return store
 

@@ -11,10 +11,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from bot import Answer, answer
-from bot.embedding import BotEmbeddings
+from bot.index import open_index
 from bot.ingest import ingest
-from bot.store import open_store
-from bot.text import DocumentError
+from bot.language.text import DocumentError
+from bot.model.embedding import BotEmbeddings
 from tests.conftest import ARTICLE
 
 ERRORS = re.compile(r"(?i)question|empty|letters|characters|text")
@@ -95,7 +95,7 @@ def test_prompt_injection_inside_a_document_is_quoted_as_data_never_obeyed(fresh
         "De gemeenteraad stemt dinsdag over nieuwe parkeertarieven. Een uur parkeren gaat 3 euro kosten.",
         encoding="utf-8")
     embeddings = BotEmbeddings(fresh_settings)
-    store = open_store(fresh_settings, embeddings)
+    store = open_index(fresh_settings, embeddings)
     ingest(store, embeddings, [doc], progress=False)
     from bot.answering import Bot
 
@@ -121,7 +121,7 @@ def one_doc_store(fresh_settings, tmp_path):
     doc.parent.mkdir()
     doc.write_text("Korte notitie\n\nDe gemeente opent een loket. Het is elke dinsdag open.", encoding="utf-8")
     embeddings = BotEmbeddings(fresh_settings)
-    store = open_store(fresh_settings, embeddings)
+    store = open_index(fresh_settings, embeddings)
     ingest(store, embeddings, [doc], progress=False)
     return store, embeddings
 

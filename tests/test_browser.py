@@ -107,14 +107,14 @@ def stop(server: Server) -> None:
 @pytest.fixture(scope="module")
 def ui_index(settings, tmp_path_factory) -> Path:
     """A private index holding the article, built here with the real model (as in conftest.py)."""
-    from bot.embedding import BotEmbeddings
+    from bot.index import open_index
     from bot.ingest import ingest
-    from bot.store import open_store
+    from bot.model.embedding import BotEmbeddings
 
     index_dir = tmp_path_factory.mktemp("ui-index") / "index"
     private = settings.model_copy(update={"index_dir": index_dir})
     embeddings = BotEmbeddings(private)
-    ingest(open_store(private, embeddings), embeddings, [ARTICLE], progress=False)
+    ingest(open_index(private, embeddings), embeddings, [ARTICLE], progress=False)
     return index_dir
 
 

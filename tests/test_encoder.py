@@ -1,4 +1,5 @@
-"""bot.encoder computes what sentence-transformers computes, and a cold answer imports neither it nor transformers."""
+"""sentence-transformers is the default; the opt-in lean runtime (bot.model.lean) computes the same vectors, and a
+cold answer on it imports neither sentence-transformers nor transformers."""
 
 import json
 import os
@@ -9,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from bot.encoder import LeanEncoder, supports
 from bot.ingest import chunk_document
-from bot.text import read_document
+from bot.language.text import read_document
+from bot.model.lean import LeanEncoder, supports
 from tests.conftest import ARTICLE, ROOT, SECOND_ARTICLE
 
 ODD = ["", " ", "  dubbele   spaties\n en\tnieuwe regels ", "émoji 🚲🇳🇱 “quotes” «guillemets» — 's nachts",
@@ -60,13 +61,13 @@ def test_other_layouts_are_left_to_sentence_transformers(settings, tmp_path):
     assert not supports(tmp_path / "nowhere")
 
 
-def test_the_lean_encoder_by_default_and_sentence_transformers_when_asked(settings):
-    from bot.embedding import BotEmbeddings
+def test_sentence_transformers_by_default_and_the_lean_encoder_when_asked(settings):
+    from bot.model.embedding import BotEmbeddings
 
-    assert settings.encoder == "auto"
-    assert isinstance(BotEmbeddings(settings).model, LeanEncoder)
-    asked = settings.model_copy(update={"encoder": "sentence-transformers"})
-    assert not isinstance(BotEmbeddings(asked).model, LeanEncoder)
+    assert settings.encoder == "sentence-transformers"
+    assert type(BotEmbeddings(settings).model).__name__ == "SentenceTransformer"
+    asked = settings.model_copy(update={"encoder": "lean"})
+    assert isinstance(BotEmbeddings(asked).model, LeanEncoder)
 
 
 @pytest.mark.slow
@@ -75,7 +76,7 @@ def test_sentence_transformers_loads_without_scikit_learn_until_it_is_used(setti
     probe = (
         "import json, sys\n"
         "import numpy as np\n"
-        "from bot.embedding import BotEmbeddings\n"
+        "from bot.model.embedding import BotEmbeddings\n"
         "from bot.settings import get_settings\n"
         "embeddings = BotEmbeddings(get_settings())\n"
         "vector = embeddings.embed_query('Wat is de rode lijn?')\n"
@@ -95,21 +96,27 @@ def test_sentence_transformers_loads_without_scikit_learn_until_it_is_used(setti
 
 
 @pytest.mark.slow
-def test_a_cold_answer_imports_only_what_it_uses(indexed, settings):
-    """sentence-transformers, transformers, scikit-learn and langchain_chroma cost seconds and are not needed."""
+@pytest.mark.parametrize(("encoder", "expected"), [
+    ("sentence-transformers", ["sentence_transformers", "transformers"]),
+    ("lean", []),
+])
+def test_a_cold_answer_imports_only_what_it_uses(indexed, settings, encoder, expected):
+    """scikit-learn and langchain_chroma cost seconds and are never needed; the lean runtime needs neither
+    sentence-transformers nor transformers."""
     probe = (
         "import json, sys\n"
         "from bot import answer\n"
         "text = answer('Wat is de rode lijn van de ChristenUnie?').text\n"
-        "heavy = ['sentence_transformers', 'transformers', 'sklearn', 'scipy', 'langchain_chroma']\n"
+        "heavy = ['sentence_transformers', 'transformers', 'sklearn', 'langchain_chroma']\n"
         "print(json.dumps({'text': text, 'imported': [m for m in heavy if m in sys.modules]}))\n"
     )
-    env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection}
+    env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection,
+           "BOT_ENCODER": encoder}
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=600, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert "gezinshereniging" in result["text"]
-    assert result["imported"] == []
+    assert result["imported"] == expected
 
 
 def test_reingesting_unchanged_documents_imports_no_model_runtime(indexed, settings):

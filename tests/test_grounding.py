@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.grounding import GroundingChecker, is_refusal, split_claims, unsupported_specifics
-from bot.numbers import numbers_in
-from bot.text import read_document
+from bot.language.text import read_document
+from bot.llm.grounding import GroundingChecker, is_refusal, split_claims, unsupported_specifics
+from bot.llm.numbers import numbers_in
 from tests.conftest import ARTICLE
 
 REFUSALS = ["The article does not answer this question.", "Het artikel geeft geen antwoord op deze vraag."]
@@ -56,7 +56,7 @@ def test_refusal_phrase_in_either_language():
 
 @pytest.fixture(scope="module")
 def checker(settings):
-    from bot.embedding import BotEmbeddings
+    from bot.model.embedding import BotEmbeddings
 
     return GroundingChecker(BotEmbeddings(settings), settings.grounding_threshold)
 

@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from bot.embedding import BotEmbeddings
+from bot.index import IndexOutdatedError, ModelMismatchError, open_index
 from bot.ingest import chunk_document, ingest
-from bot.store import ModelMismatchError, open_store
-from bot.text import DocumentError, read_document
+from bot.language.text import DocumentError, read_document
+from bot.model.embedding import BotEmbeddings
 from tests.conftest import ARTICLE, SECOND_ARTICLE
 
 
@@ -36,7 +36,7 @@ def fresh_settings(mode_fresh_settings):
 
 def copy_index(source, target, documents: list[str]) -> None:
     """Copy the records (ids, vectors, texts, metadata) of some documents into another index, via Chroma's API."""
-    for src, dst in ((source.chunks, target.chunks), (source.markers, target.markers)):
+    for src, dst in ((source.chunks, target.chunks), (source.marker_collection, target.marker_collection)):
         got = src.get(where={"document": {"$in": documents}}, include=["embeddings", "documents", "metadatas"])
         for start in range(0, len(got["ids"]), 200):
             part = slice(start, start + 200)
@@ -50,7 +50,7 @@ def store_and_embeddings(fresh_settings, corpus, mode_indexed):
     by a real ingest(); copying its records is what ingesting them again would write, without the minutes
     of embedding on a shared 2-core machine."""
     embeddings = BotEmbeddings(fresh_settings)
-    store = open_store(fresh_settings, embeddings)
+    store = open_index(fresh_settings, embeddings)
     names = sorted(p.name for p in corpus.iterdir())
     copy_index(mode_indexed, store, names)
     assert sorted(store.complete_documents()) == names
@@ -72,7 +72,7 @@ def test_ingesting_twice_computes_no_embedding_and_writes_nothing(store_and_embe
     store, _ = store_and_embeddings
     before = snapshot(store)
     second = BotEmbeddings(fresh_settings)  # a new process would start like this
-    report = ingest(open_store(fresh_settings, second), second, [corpus], progress=False)
+    report = ingest(open_index(fresh_settings, second), second, [corpus], progress=False)
     assert report.unchanged == ["article-nl-fietsenstalling.txt", "article-nl-migratie.txt"]
     assert report.chunks_written == report.chunks_deleted == report.embedded == 0
     assert second.documents_embedded == 0
@@ -127,24 +127,58 @@ def test_a_bad_file_changes_nothing(store_and_embeddings, corpus, name, content)
 
 def test_another_model_gets_a_clear_message(store_and_embeddings, fresh_settings):
     other = fresh_settings.model_copy(update={"model": "sentence-transformers/all-MiniLM-L6-v2"})
-    with pytest.raises(ModelMismatchError, match=r"built with the embedding model 'embeddinggemma-300m'.*--rebuild"):
-        open_store(other, BotEmbeddings(other))
+    expected = r"built with the embedding model 'embeddinggemma-300m \(document prompt.*--rebuild"
+    with pytest.raises(ModelMismatchError, match=expected):
+        open_index(other, BotEmbeddings(other))
 
 
 def test_half_ingested_document_is_not_served_and_is_completed_next_run(fresh_settings, corpus):
     embeddings = BotEmbeddings(fresh_settings)
-    store = open_store(fresh_settings, embeddings)
+    store = open_index(fresh_settings, embeddings)
     doc = read_document(corpus / SECOND_ARTICLE.name)
     chunks = chunk_document(doc)[:6]  # as if the process died after the first batch
     store.chunks.upsert(ids=[c.id for c in chunks], documents=[c.page_content for c in chunks],
                         metadatas=[c.metadata for c in chunks],
                         embeddings=embeddings.embed_documents([c.page_content for c in chunks]))
     assert store.complete_documents() == {}
-    from bot.retrieval import Retriever
+    from bot.answering.retrieval import Retriever
 
-    assert Retriever(store, embeddings, 8).retrieve("Hoeveel fietsen passen erin?").hits == []
+    assert Retriever(store, embeddings, 8).retrieve("Hoeveel fietsen passen erin?") == []
     embeddings.documents_embedded = 0
     report = ingest(store, embeddings, [corpus / SECOND_ARTICLE.name], progress=False)
     assert report.reused == 0 and report.chunks_written == len(chunk_document(doc)) - 6
     assert embeddings.documents_embedded == len(chunk_document(doc)) - 6
     assert store.chunks.count() == len(chunk_document(doc))
+
+
+def test_an_index_of_the_previous_schema_is_refused_and_rebuild_makes_it_usable(fresh_settings, corpus, monkeypatch):
+    """An index written by the code before schema 2 (schema "1", the model's name without its document prompt)
+    is refused with the rebuild command; `bot ingest --rebuild` rebuilds it."""
+    import chromadb  # the test writes the old collections as the old code did
+
+    from bot.cli import main
+    from bot.index.store import make_client
+
+    old = {"embedding_model": "embeddinggemma-300m", "schema": "1"}
+    client = make_client(fresh_settings)
+    chunks = client.get_or_create_collection(fresh_settings.collection, metadata=old,
+                                             configuration={"hnsw": {"space": "cosine"}})
+    client.get_or_create_collection(f"{fresh_settings.collection}-documents", metadata=old)
+    embeddings = BotEmbeddings(fresh_settings)
+    doc = read_document(corpus / SECOND_ARTICLE.name)
+    few = chunk_document(doc)[:2]
+    chunks.upsert(ids=[c.id for c in few], documents=[c.page_content for c in few], metadatas=[c.metadata for c in few],
+                  embeddings=[[0.0] * 768 for _ in few])
+    assert isinstance(client, chromadb.api.ClientAPI)
+    for create in (True, False):
+        with pytest.raises(IndexOutdatedError, match=r"index schema 1.*rebuild with `python -m bot ingest --rebuild`"):
+            open_index(fresh_settings, embeddings, create=create)
+
+    from bot import settings as settings_module
+
+    monkeypatch.setattr(settings_module, "get_settings", lambda: fresh_settings)
+    monkeypatch.setattr("bot.cli.get_settings", lambda: fresh_settings)
+    assert main(["ingest", "--quiet", str(corpus / SECOND_ARTICLE.name)]) == 1  # refused, nothing written
+    assert main(["ingest", "--rebuild", "--quiet", str(corpus / SECOND_ARTICLE.name)]) == 0
+    index = open_index(fresh_settings, embeddings)
+    assert index.status().schema == "2" and list(index.markers()) == [SECOND_ARTICLE.name]

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from bot.answering import Bot
-from bot.embedding import BotEmbeddings
+from bot.index import open_index
 from bot.ingest import chunk_document
-from bot.store import open_store
-from bot.text import read_document
+from bot.language.text import read_document
+from bot.model.embedding import BotEmbeddings
 from tests.conftest import ROOT
 from tests.servers import bot_env, forget_open_index, summary
 
@@ -75,7 +75,7 @@ def test_killed_ingestion_is_never_served_and_is_completed_next_run(tmp_path, mo
 
     # Half written: chunks are there, no marker; the bot does not serve them.
     embeddings = BotEmbeddings(settings)
-    store = open_store(settings, embeddings)
+    store = open_index(settings, embeddings)
     partial = store.chunks.count()
     assert progress.written <= partial < total
     assert store.complete_documents() == {}
@@ -92,7 +92,7 @@ def test_killed_ingestion_is_never_served_and_is_completed_next_run(tmp_path, mo
     assert time.monotonic() - started < 900
 
     forget_open_index(settings)
-    store = open_store(settings, embeddings)
+    store = open_index(settings, embeddings)
     marker = store.complete_documents()[doc_path.name]
     got = store.chunks.get(include=["metadatas"])
     keys = {(m["view"], m["position"]) for m in got["metadatas"]}

@@ -1,6 +1,6 @@
 """The cheap language rules: antecedents, names, follow-up questions, question language."""
 
-from bot.linguistics import language_of, leans_on_antecedent, missing_names, person_names, rewrite_follow_up
+from bot.language.linguistics import language_of, leans_on_antecedent, missing_names, person_names, rewrite_follow_up
 
 
 def test_sentence_pointing_back_needs_its_antecedent():

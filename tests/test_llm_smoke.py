@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from bot.answering import Answer, Bot
-from bot.grounding import split_claims
-from bot.llm_answering import NOTES
+from bot.answering.phrases import NOTES
+from bot.llm.grounding import split_claims
 
 pytestmark = pytest.mark.llm_smoke
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-import bot.store_errors
+import bot.index.errors
 from bot.answering import Bot
-from bot.embedding import BotEmbeddings, ModelMissingError
+from bot.answering.retrieval import Retriever
+from bot.index import DiskFullError, IndexReadOnlyError, open_index
 from bot.ingest import ingest
-from bot.retrieval import Retriever
-from bot.store import DiskFullError, IndexReadOnlyError, open_store
+from bot.model.embedding import BotEmbeddings, ModelMissingError
 from tests.conftest import ROOT, SECOND_ARTICLE
 from tests.servers import bot_env, forget_open_index
 
@@ -67,13 +67,13 @@ def note(tmp_path) -> Path:
 
 def test_read_only_index_folder(fresh_settings, note, tmp_path):
     embeddings = BotEmbeddings(fresh_settings)
-    ingest(open_store(fresh_settings, embeddings), embeddings, [note], progress=False)
+    ingest(open_index(fresh_settings, embeddings), embeddings, [note], progress=False)
     index = fresh_settings.index_dir
     forget_open_index(fresh_settings)
     before = tree(index)
     with read_only(index):
         with pytest.raises(IndexReadOnlyError, match=rf"index folder {index} is read-only.*writable"):
-            open_store(fresh_settings, embeddings)
+            open_index(fresh_settings, embeddings)
         with pytest.raises(IndexReadOnlyError, match="read-only"):
             Bot(fresh_settings)
         cli = subprocess.run([sys.executable, "-m", "bot", "ingest", str(SECOND_ARTICLE)], cwd=ROOT,
@@ -108,7 +108,7 @@ def fill(disk: Path, leave: int) -> Path:
 def test_full_disk_refuses_before_writing_and_recovers(fresh_settings, note, small_disk, monkeypatch):
     settings = fresh_settings.model_copy(update={"index_dir": small_disk / "index"})
     embeddings = BotEmbeddings(settings)
-    store = open_store(settings, embeddings)
+    store = open_index(settings, embeddings)
     ingest(store, embeddings, [note], progress=False)
     count = store.chunks.count()
     fill(small_disk, leave=300_000)
@@ -121,8 +121,8 @@ def test_full_disk_refuses_before_writing_and_recovers(fresh_settings, note, sma
 
     # The disk fills up during the write (the check switched off): still a clear error, and the cut-short
     # document is not served. The error may come from the write or, once Chroma has failed, from a read.
-    monkeypatch.setattr(bot.store_errors, "BYTES_PER_CHUNK", 0)
-    monkeypatch.setattr(bot.store_errors, "SPACE_MARGIN_BYTES", 0)
+    monkeypatch.setattr(bot.index.errors, "BYTES_PER_CHUNK", 0)
+    monkeypatch.setattr(bot.index.errors, "SPACE_MARGIN_BYTES", 0)
     fill(small_disk, leave=150_000)
     with pytest.raises(DiskFullError, match=r"disk holding the index .* is full"):
         ingest(store, embeddings, [SECOND_ARTICLE], progress=False)
@@ -132,9 +132,9 @@ def test_full_disk_refuses_before_writing_and_recovers(fresh_settings, note, sma
     monkeypatch.undo()
     # Run again, as the message says (Chroma's in-process state after a failed compaction is not trusted).
     forget_open_index(settings)
-    store = open_store(settings, embeddings)
+    store = open_index(settings, embeddings)
     assert SECOND_ARTICLE.name not in store.complete_documents()
-    assert all(h.document == note.name for h in Retriever(store, embeddings, 8).retrieve("fietsen").hits)
+    assert all(h.file == note.name for h in Retriever(store, embeddings, 8).retrieve("fietsen"))
     report = ingest(store, embeddings, [note, SECOND_ARTICLE], progress=False)
     assert report.added == [SECOND_ARTICLE.name] and report.unchanged == [note.name]
     markers = store.complete_documents()
@@ -169,7 +169,7 @@ def broken_model_cache(tmp_path: Path, settings, damage: str) -> Path:
 def test_broken_model_files_give_a_clear_error_and_write_nothing(tmp_path, fresh_settings, note, damage):
     settings = fresh_settings.model_copy(update={"cache_dir": broken_model_cache(tmp_path, fresh_settings, damage)})
     embeddings = BotEmbeddings(settings)
-    store = open_store(settings, embeddings)
+    store = open_index(settings, embeddings)
     with pytest.raises(ModelMissingError) as error:
         ingest(store, embeddings, [note], progress=False)
     assert "embedding model" in str(error.value) and str(settings.model_dir) in str(error.value)
@@ -186,4 +186,4 @@ def test_model_not_assembled_says_how_to_build_it(tmp_path, fresh_settings, note
     settings = fresh_settings.model_copy(update={"cache_dir": tmp_path / "empty-cache"})
     embeddings = BotEmbeddings(settings)
     with pytest.raises(ModelMissingError, match=r"not assembled .*make model"):
-        ingest(open_store(settings, embeddings), embeddings, [note], progress=False)
+        ingest(open_index(settings, embeddings), embeddings, [note], progress=False)

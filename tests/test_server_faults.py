@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from bot.embedding import BotEmbeddings
+from bot.index import StoreUnavailableError, open_index
 from bot.ingest import _sha, chunk_document
-from bot.store import StoreUnavailableError, open_store
-from bot.text import read_document
+from bot.language.text import read_document
+from bot.model.embedding import BotEmbeddings
 from tests.conftest import ARTICLE, ROOT, SECOND_ARTICLE
 from tests.servers import ChromaServer, bot_env, free_port, run_bot, summary
 
@@ -71,7 +71,7 @@ def test_server_down_at_start_and_mid_session_clear_errors_then_recovery(public_
     server = ChromaServer(tmp_path / "chroma", port).start()
     try:
         embeddings = BotEmbeddings(settings)
-        ingest(open_store(settings, embeddings), embeddings, [SECOND_ARTICLE], progress=False)
+        ingest(open_index(settings, embeddings), embeddings, [SECOND_ARTICLE], progress=False)
         first = answer(QUESTION)
         assert "6500" in first.text and first.sources[0].file == SECOND_ARTICLE.name
         assert "6500" in ui_reply(QUESTION)
@@ -143,7 +143,7 @@ def test_several_processes_ingesting_at_once_leave_exact_counts(tmp_path, server
     written, unchanged = map(sum, zip(*(summary(out) for out, _ in results)))
     assert written == 5 and unchanged == 6  # each document embedded once; raad.txt once per version
 
-    store = open_store(settings, BotEmbeddings(settings))
+    store = open_index(settings, BotEmbeddings(settings))
     markers = store.complete_documents()
     assert sorted(markers) == sorted([ARTICLE.name, SECOND_ARTICLE.name, small.name, "raad.txt"])
     got = store.chunks.get(include=["metadatas"])
@@ -171,7 +171,7 @@ def test_a_hung_server_is_an_error_not_a_hang(tmp_path, settings):
         os.killpg(server.process.pid, signal.SIGSTOP)
         started = time.monotonic()
         with pytest.raises(StoreUnavailableError, match=r"Cannot reach the Chroma server .*(?i:timed out|timeout)"):
-            open_store(hung, BotEmbeddings(hung))
+            open_index(hung, BotEmbeddings(hung))
         assert time.monotonic() - started < 30
     finally:
         os.killpg(server.process.pid, signal.SIGCONT)

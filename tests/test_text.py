@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.text import DocumentError, parse_text, read_document, split_sentences
+from bot.language.text import DocumentError, parse_text, read_document, split_sentences
 
 
 def test_splits_at_sentence_ends_only():

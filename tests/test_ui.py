@@ -8,9 +8,9 @@ import pytest
 
 import ui
 from bot.chat_view import reply_text
-from bot.embedding import ModelMissingError
-from bot.store import IndexMissingError, ModelMismatchError, StoreUnavailableError
-from bot.text import DocumentError
+from bot.index import IndexMissingError, ModelMismatchError, StoreUnavailableError
+from bot.language.text import DocumentError
+from bot.model.embedding import ModelMissingError
 
 ATTACK = '<img src=x onerror="alert(1)"> <script>alert(2)</script> **not bold**'
 

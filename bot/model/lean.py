@@ -1,24 +1,21 @@
-"""A lean runtime for EmbeddingGemma: its sentence-transformers pipeline on torch alone.
+"""A lean runtime for EmbeddingGemma (opt-in: ``BOT_ENCODER=lean``): its sentence-transformers pipeline on torch.
 
-``import sentence_transformers`` costs ~10 CPU-seconds here, and ``transformers`` most of that: both
-import far more than inference uses (trainers, scikit-learn, scipy, pandas, ``torch._dynamo``,
-``torch.distributed``; see the README's Benchmarks). This module runs the same computation,
+This module runs the computation of sentence-transformers,
 ``Transformer(Gemma3TextModel) -> mean Pooling -> Dense -> Dense -> Normalize``, with ``torch``,
-``tokenizers`` (the model's own ``tokenizer.json``) and the model's safetensors, memory-mapped instead of
-copied. It follows transformers' Gemma3 code operation by operation (RMSNorm in float32 with ``1 + w``,
-scaled embeddings, q/k norms, two RoPE bases, bidirectional attention with a sliding window, tanh-GELU)
-and sentence-transformers' pooling, so vectors agree with ``SentenceTransformer.encode`` to float rounding
-(``bench/cold.py`` checks it; ``tests/test_encoder.py`` too).
+``tokenizers`` (the model's own ``tokenizer.json``) and the model's weights (read by ``safetensors``),
+without importing sentence-transformers and transformers (which import far more than inference uses:
+trainers, scikit-learn, scipy, pandas, ``torch._dynamo``; see the README's Benchmarks). It follows
+transformers' Gemma3 code operation by operation (RMSNorm in float32 with ``1 + w``, scaled embeddings,
+q/k norms, two RoPE bases, bidirectional attention with a sliding window, tanh-GELU) and
+sentence-transformers' pooling, so vectors agree with ``SentenceTransformer.encode`` to float rounding
+(``tests/test_encoder.py`` checks it).
 
-Only a folder whose modules and config are exactly this architecture is accepted (:func:`supports`);
-any other model is loaded by sentence-transformers as before.
+Only a folder whose modules and config are exactly this architecture is accepted (:func:`supports`).
 """
 
 from __future__ import annotations
 
 import json
-import mmap
-import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +29,6 @@ _MODULE_TYPES = {
     "sentence_transformers.models.Dense", "sentence_transformers.models.Normalize",
 }
 _IDENTITY = "torch.nn.modules.linear.Identity"
-_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -104,26 +100,12 @@ def supports(folder: str | Path) -> bool:
     )
 
 
-class _SafeTensors:
-    """A safetensors file, memory-mapped copy-on-write: tensors are views of the page cache, not copies."""
+def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a safetensors file (read with the ``safetensors`` package)."""
+    from safetensors import safe_open
 
-    def __init__(self, path: Path) -> None:
-        import torch
-
-        with path.open("rb") as handle:
-            size = struct.unpack("<Q", handle.read(8))[0]
-            header = json.loads(handle.read(size))
-            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
-        start = 8 + size
-        self.tensors: dict[str, torch.Tensor] = {}
-        for name, spec in header.items():
-            if name == "__metadata__":
-                continue
-            dtype = getattr(torch, _DTYPES[spec["dtype"]])
-            begin, end = spec["data_offsets"]
-            count = (end - begin) // dtype.itemsize
-            flat = torch.frombuffer(self._map, dtype=dtype, count=count, offset=start + begin)
-            self.tensors[name] = flat.view(spec["shape"])
+    with safe_open(str(path), framework="pt", device="cpu") as handle:
+        return {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118 (not a dict)
 
 
 class LeanEncoder:
@@ -158,11 +140,9 @@ class LeanEncoder:
         pad_id = self.tokenizer.token_to_id(pad_token)
         self.pad_id = int(pad_id if pad_id is not None else config.get("pad_token_id", 0))
 
-        # the mapped files stay referenced here for as long as their tensors are used
-        self._files = [_SafeTensors(folder / "model.safetensors")]
-        self._files += [_SafeTensors(folder / m["path"] / "model.safetensors") for m in modules[2:-1]]
-        self._w = {name.removeprefix("model."): tensor for name, tensor in self._files[0].tensors.items()}
-        self._dense = [f.tensors["linear.weight"] for f in self._files[1:]]
+        weights = _load_tensors(folder / "model.safetensors")
+        self._w = {name.removeprefix("model."): tensor for name, tensor in weights.items()}
+        self._dense = [_load_tensors(folder / m["path"] / "model.safetensors")["linear.weight"] for m in modules[2:-1]]
         self.hidden = int(config["hidden_size"])
         self.heads = int(config["num_attention_heads"])
         self.kv_heads = int(config["num_key_value_heads"])
@@ -322,6 +302,3 @@ class LeanEncoder:
     def encode_document(self, sentences: str | Sequence[str], **kwargs: Any) -> np.ndarray:
         kwargs.setdefault("prompt_name", "document" if "document" in self.prompts else None)
         return self.encode(sentences, **kwargs)
-
-    def get_sentence_embedding_dimension(self) -> int:
-        return int(self._dense[-1].shape[0]) if self._dense else self.hidden

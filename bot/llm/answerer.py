@@ -8,41 +8,25 @@ refuses, or writes nothing that the grounding check keeps.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.answering import PHRASES, Answer, ExtractiveAnswerer, Source, clean_question, normalise_history
-from bot.grounding import GroundingChecker, Verdict
-from bot.linguistics import language_of, rewrite_follow_up
-from bot.llm import Backend, LLMError, answer_messages, clean_rewrite, rewrite_messages
-from bot.retrieval import Retrieval
-from bot.text import split_sentences
+from bot.answering.extractive import Answering, ExtractiveAnswerer
+from bot.answering.history import History, normalise_history
+from bot.answering.phrases import NOTES, PHRASES, REFUSALS
+from bot.answering.retrieval import Hit
+from bot.answering.types import Answer, Source, clean_question
+from bot.language.linguistics import language_of, rewrite_follow_up
+from bot.language.text import split_sentences
+from bot.llm.client import Backend, LLMError, answer_messages, clean_rewrite, rewrite_messages
+from bot.llm.grounding import GroundingChecker, Verdict
 
 if TYPE_CHECKING:
-    from bot.answering import Bot
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_PASSAGES = 4
-
-NOTES = {
-    "en": {
-        "dropped": "{n} generated sentence(s) removed: the article does not support them.",
-        "unsupported": "The generated answer was not supported by the article, so the article's own sentences are "
-                       "shown instead.",
-        "refused": "The language model found no answer in the passages; these are the article's closest sentences.",
-        "failed": "The language model could not answer ({reason}), so the article's own sentences are shown.",
-    },
-    "nl": {
-        "dropped": "{n} gegenereerde zin(nen) weggelaten: het artikel onderbouwt ze niet.",
-        "unsupported": "Het gegenereerde antwoord werd niet door het artikel onderbouwd; daarom staan hier de "
-                       "zinnen uit het artikel zelf.",
-        "refused": "Het taalmodel vond geen antwoord in de passages; dit zijn de best passende zinnen uit het artikel.",
-        "failed": "Het taalmodel kon niet antwoorden ({reason}); daarom staan hier de zinnen uit het artikel zelf.",
-    },
-}
-REFUSALS = [PHRASES[lang]["no_answer"] for lang in ("en", "nl")]
-
 
 @dataclass
 class Passage:
@@ -55,25 +39,34 @@ class Passage:
 
 
 class LLMAnswerer:
-    def __init__(self, bot: Bot, backend: Backend | None = None) -> None:
-        self.bot = bot
-        self.settings = bot.settings
-        self.backend = backend or Backend(bot.settings)
-        self.checker = GroundingChecker(bot.embeddings, bot.settings.grounding_threshold)
+    """``current`` yields what answering needs as it is now: the service reopens its index after a store
+    failure, and then yields new ones."""
+
+    def __init__(self, current: Callable[[], Answering], settings: Settings, backend: Backend | None = None) -> None:
+        self.current = current
+        self.settings = settings
+        self.backend = backend or Backend(settings)
+        self._checker: GroundingChecker | None = None
 
     @property
     def extractive(self) -> ExtractiveAnswerer:
-        return self.bot.extractive  # the bot reopens its index after a store failure: always the current one
+        return self.current().extractive
 
-    def answer(self, question: str, history: Sequence[dict] | None = None) -> Answer:
+    @property
+    def checker(self) -> GroundingChecker:
+        if self._checker is None:  # the embeddings outlive a reopen: one checker (and its cache) is enough
+            self._checker = GroundingChecker(self.current().embeddings, self.settings.grounding_threshold)
+        return self._checker
+
+    def answer(self, question: str, history: History | None = None) -> Answer:
         *_, final = self._run(question, history, streaming=False)
         return final  # type: ignore[return-value]
 
-    def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
         """The LLM's text pieces as they arrive, then the verified Answer (which the UI shows)."""
         return self._run(question, history, streaming=True)
 
-    def _run(self, question: str, history: Sequence[dict] | None, streaming: bool) -> Iterator[str | Answer]:
+    def _run(self, question: str, history: History | None, streaming: bool) -> Iterator[str | Answer]:
         question = clean_question(question, self.settings.max_question_chars)
         language = language_of(question)
         try:
@@ -82,13 +75,14 @@ class LLMAnswerer:
             understood = rewrite_follow_up(question, normalise_history(history))
             yield self._fallback(understood, language, None, "failed", reason=str(exc))
             return
-        retrieval = self.extractive.retriever.retrieve(understood)
-        safety_net = self.extractive.compose(understood, language, retrieval)
+        parts = self.current()
+        hits = parts.retriever.retrieve(understood)
+        safety_net = parts.extractive.compose(understood, language, hits)
         if safety_net.abstained:  # the article does not answer: nothing for the LLM to write
             yield safety_net.text
             yield safety_net
             return
-        passages = self._passages(safety_net, retrieval)
+        passages = self._passages(safety_net, hits)
         messages = answer_messages(understood, language, [p.text for p in passages], PHRASES[language]["no_answer"])
         generated = ""
         try:
@@ -113,16 +107,17 @@ class LLMAnswerer:
         return clean_rewrite(reply, question) or rewrite_follow_up(question, history)
 
     @staticmethod
-    def _passages(safety_net: Answer, retrieval: Retrieval) -> list[Passage]:
+    def _passages(safety_net: Answer, hits: list[Hit]) -> list[Passage]:
         """The extractive answer's paragraphs first (they hold the best evidence), then the next best hits."""
         passages: dict[tuple[str, int], Passage] = {}
         for s in safety_net.sources:
-            passages[(s.file, s.paragraph)] = Passage(s.text, s.file, s.document, s.paragraph, s.score, s.highlight[0])
-        for hit in retrieval.hits:
-            key = (hit.document, hit.paragraph)
+            passages[(s.file, s.paragraph)] = Passage(text=s.text, file=s.file, title=s.document, paragraph=s.paragraph,
+                                                      score=s.score, best_sentence=s.highlight[0])
+        for hit in hits:
+            key = (hit.file, hit.paragraph)
             if key not in passages and len(passages) < MAX_PASSAGES:
-                passages[key] = Passage(hit.passage, hit.document, hit.title, hit.paragraph,
-                                        round(hit.context_score, 4), hit.text)
+                passages[key] = Passage(text=hit.passage, file=hit.file, title=hit.title, paragraph=hit.paragraph,
+                                        score=round(hit.context_score, 4), best_sentence=hit.text)
         return list(passages.values())[:MAX_PASSAGES]
 
     def _verified(self, question: str, language: str, safety_net: Answer, passages: list[Passage],
@@ -138,15 +133,17 @@ class LLMAnswerer:
         for n, p in enumerate(passages, 1):
             evidence = [c.evidence for c in verdict.kept if n in c.cites and c.evidence]
             highlight = [s for s in split_sentences(p.text) if any(s in e for e in evidence)] or [p.best_sentence]
-            sources.append(Source(p.text, highlight, p.title, p.paragraph, p.score, p.file))
+            sources.append(Source(text=p.text, highlight=highlight, document=p.title, paragraph=p.paragraph,
+                                  score=p.score, file=p.file))
         note = NOTES[language]["dropped"].format(n=len(dropped)) if dropped else ""
-        return Answer(verdict.text, sources, False, question, language, answerer=self.backend.name, note=note,
-                      dropped=dropped)
+        return Answer(text=verdict.text, sources=sources, abstained=False, question=question, language=language,
+                      answerer=self.backend.name, note=note, dropped=dropped)
 
     def _fallback(self, question: str, language: str, safety_net: Answer | None, why: str, reason: str = "",
                   dropped: list[str] | None = None) -> Answer:
         if safety_net is None:
-            safety_net = self.extractive.compose(question, language, self.extractive.retriever.retrieve(question))
+            parts = self.current()
+            safety_net = parts.extractive.compose(question, language, parts.retriever.retrieve(question))
         safety_net.answerer = "extractive"
         safety_net.note = NOTES[language][why].format(reason=reason)
         safety_net.dropped = dropped or []

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.numbers import numbers_in
-from bot.text import split_sentences
+from bot.language.text import split_sentences
+from bot.llm.numbers import numbers_in
 
 if TYPE_CHECKING:
-    from bot.embedding import BotEmbeddings
+    from bot.model.embedding import BotEmbeddings
 
 SIMILARITY_PROMPT = "STS"  # EmbeddingGemma: "task: sentence similarity | query: "
 _CITE = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -115,9 +115,7 @@ class GroundingChecker:
         with self._lock:
             todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if todo:
-            model = self.embeddings.model
-            kwargs = {"prompt_name": SIMILARITY_PROMPT} if SIMILARITY_PROMPT in (model.prompts or {}) else {}
-            vectors = model.encode(todo, batch_size=16, normalize_embeddings=True, convert_to_numpy=True, **kwargs)
+            vectors = self._encode(todo)
             with self._lock:
                 for text, vector in zip(todo, vectors):
                     self._cache[text] = vector
@@ -126,9 +124,13 @@ class GroundingChecker:
         with self._lock:
             return np.stack([self._cache[t] if t in self._cache else self._missing(t) for t in texts])
 
-    def _missing(self, text: str) -> np.ndarray:  # evicted meanwhile by another thread: encode again
+    def _encode(self, texts: list[str]) -> np.ndarray:
         model = self.embeddings.model
-        return model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+        kwargs = {"prompt_name": SIMILARITY_PROMPT} if SIMILARITY_PROMPT in (model.prompts or {}) else {}
+        return model.encode(texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True, **kwargs)
+
+    def _missing(self, text: str) -> np.ndarray:  # evicted meanwhile by another thread: encode again
+        return self._encode([text])[0]
 
     def score(self, claim: str, passages: list[str]) -> tuple[float, str]:
         """Best similarity of the claim with a sentence (or pair) of the passages, and that evidence."""

@@ -114,6 +114,9 @@ def person_names(text: str) -> list[str]:
 def rewrite_follow_up(question: str, history: Sequence[dict] | None) -> str:
     """Replace a person pronoun with the most recent person named in the conversation.
 
+    ``history``: turns as :func:`bot.answering.history.normalise_history` gives them; an assistant turn with
+    ``evidence`` is read from those sentences, one without from its text.
+
     "What did she say after the meeting?" after "Who is Carola Schouten?" becomes
     "What did Carola Schouten say after the meeting?". Returns the question unchanged when there is no
     history, no pronoun, or no person to point to.
@@ -129,7 +132,12 @@ def rewrite_follow_up(question: str, history: Sequence[dict] | None) -> str:
         content = turn.get("content") if isinstance(turn, dict) else None
         if not isinstance(content, str):
             continue
-        candidates = person_names(_quoted_or_all(content)) if turn.get("role") == "assistant" else person_names(content)
+        if turn.get("role") != "assistant":
+            candidates = person_names(content)
+        elif turn.get("evidence") is not None:  # a structured answer: the sentences it rests on
+            candidates = person_names(" ".join(turn["evidence"]))
+        else:  # an answer's plain text (API users): its quotes when it has any
+            candidates = person_names(_quoted_or_all(content))
         if candidates:
             person = candidates[0] if turn.get("role") == "assistant" else candidates[-1]
             break

@@ -22,8 +22,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from bot.store import Store
-from bot.store_errors import StoreError, store_guard
+from bot.index.errors import StoreError, store_guard
+from bot.settings import Settings
 
 LEASE_SECONDS = 300.0
 WAIT_SECONDS = 900.0
@@ -35,8 +35,21 @@ class LockLostError(StoreError):
     """Another process took over this writer's lock (it stalled for longer than the lease)."""
 
 
-def lock_name(store: Store, document: str) -> str:
-    return f"{store.settings.collection}-lock-{hashlib.sha256(document.encode('utf-8')).hexdigest()[:24]}"
+def lock_name(settings: Settings, file: str) -> str:
+    return f"{settings.collection}-lock-{hashlib.sha256(file.encode('utf-8')).hexdigest()[:24]}"
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    from chromadb.errors import NotFoundError
+
+    return isinstance(exc, NotFoundError)
+
+
+def _already_exists(exc: BaseException) -> bool:
+    from chromadb.errors import ChromaError, UniqueConstraintError
+
+    # A server says UniqueConstraintError; the embedded (Rust) client an InternalError with this text.
+    return isinstance(exc, UniqueConstraintError) or (isinstance(exc, ChromaError) and "already exists" in str(exc))
 
 
 def _process_gone(pid: int) -> bool:
@@ -67,34 +80,35 @@ def _abandoned(holder: dict[str, Any]) -> bool:
 
 
 class Lease:
-    def __init__(self, store: Store, name: str, document: str) -> None:
-        self.store = store
+    def __init__(self, settings: Settings, client: Any, name: str, file: str) -> None:
+        self.settings = settings
+        self.client = client  # chromadb ClientAPI
         self.name = name
-        self.document = document
+        self.file = file
         self.token = uuid.uuid4().hex
         self.renewed = 0.0
 
     def _metadata(self) -> dict[str, Any]:
         return {"host": socket.gethostname(), "pid": os.getpid(), "token": self.token,
-                "document": self.document[:200], "expires": time.time() + LEASE_SECONDS}
+                "document": self.file[:200], "expires": time.time() + LEASE_SECONDS}
 
     def _holder(self) -> dict[str, Any] | None:
         try:
-            return dict(self.store.client.get_collection(self.name).metadata or {})
+            return dict(self.client.get_collection(self.name).metadata or {})
         except Exception as exc:
-            if type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc):
+            if _is_not_found(exc):
                 return None
             raise
 
     def try_acquire(self) -> dict[str, Any] | None:
         """None when acquired; else the holder's record."""
         try:
-            self.store.client.create_collection(self.name, metadata=self._metadata())
+            self.client.create_collection(self.name, metadata=self._metadata())
             self.renewed = time.monotonic()
             _held.add(self.token)
             return None
         except Exception as exc:
-            if "already exists" not in str(exc):
+            if not _already_exists(exc):
                 raise
         holder = self._holder()
         if holder is not None and _abandoned(holder):
@@ -105,19 +119,20 @@ class Lease:
 
     def check(self) -> None:
         """Raise LockLostError unless this process still holds the lock; renew it now and then."""
-        holder = self._holder()
-        if holder is None or holder.get("token") != self.token:
-            raise LockLostError(f"Another process took over ingesting {self.document} (this one stalled for "
-                                f"more than {LEASE_SECONDS:.0f} s); nothing of this run is marked complete.")
-        if time.monotonic() - self.renewed > LEASE_SECONDS / 4:
-            self.store.client.get_collection(self.name).modify(metadata=self._metadata())
-            self.renewed = time.monotonic()
+        with store_guard(self.settings):
+            holder = self._holder()
+            if holder is None or holder.get("token") != self.token:
+                raise LockLostError(f"Another process took over ingesting {self.file} (this one stalled for "
+                                    f"more than {LEASE_SECONDS:.0f} s); nothing of this run is marked complete.")
+            if time.monotonic() - self.renewed > LEASE_SECONDS / 4:
+                self.client.get_collection(self.name).modify(metadata=self._metadata())
+                self.renewed = time.monotonic()
 
     def _drop(self) -> None:
         try:
-            self.store.client.delete_collection(self.name)
+            self.client.delete_collection(self.name)
         except Exception as exc:
-            if type(exc).__name__ != "NotFoundError" and "does not exist" not in str(exc):
+            if not _is_not_found(exc):
                 raise
 
     def release(self) -> None:
@@ -128,14 +143,14 @@ class Lease:
 
 
 @contextmanager
-def document_lock(store: Store, document: str, wait: float = WAIT_SECONDS) -> Iterator[Lease]:
+def document_lock(settings: Settings, client: Any, file: str, wait: float = WAIT_SECONDS) -> Iterator[Lease]:
     """Hold the document's lock for the block (waiting for another writer to finish, up to ``wait`` s)."""
-    lease = Lease(store, lock_name(store, document), document)
+    lease = Lease(settings, client, lock_name(settings, file), file)
     deadline = time.monotonic() + wait
-    with store_guard(store.settings):
+    with store_guard(settings):
         while (holder := lease.try_acquire()) is not None:
             if time.monotonic() > deadline:
-                raise StoreError(f"{document} is being ingested by another process ({holder.get('host')}, pid "
+                raise StoreError(f"{file} is being ingested by another process ({holder.get('host')}, pid "
                                  f"{holder.get('pid')}); gave up waiting after {wait:.0f} s. Try again later.")
             time.sleep(POLL_SECONDS)
     try:
@@ -144,5 +159,5 @@ def document_lock(store: Store, document: str, wait: float = WAIT_SECONDS) -> It
         with suppress(Exception):  # the error that stopped us matters more; a dead holder's lock is taken over
             lease.release()
         raise
-    with store_guard(store.settings):
+    with store_guard(settings):
         lease.release()

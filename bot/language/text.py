@@ -42,7 +42,7 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class ParsedDocument:
-    name: str
+    file: str  # the file name
     title: str
     text: str
     paragraphs: list[Paragraph]
@@ -98,16 +98,16 @@ def _clean_title(line: str) -> str:
     return re.sub(r"^#+\s*", "", line).strip()
 
 
-def parse_text(text: str, name: str) -> ParsedDocument:
+def parse_text(text: str, file: str) -> ParsedDocument:
     """Paragraph 0 is the title (the first block), as in the evaluation sets."""
     if "\x00" in text:
-        raise DocumentError(f"{name}: looks like a binary file (contains NUL bytes)")
+        raise DocumentError(f"{file}: looks like a binary file (contains NUL bytes)")
     blocks = split_paragraphs(text)
     if not blocks:
-        raise DocumentError(f"{name}: the file is empty")
+        raise DocumentError(f"{file}: the file is empty")
     blocks[0] = _clean_title(blocks[0])
     paragraphs = [Paragraph(i, block, split_sentences(block)) for i, block in enumerate(blocks)]
-    return ParsedDocument(name=name, title=blocks[0], text=text, paragraphs=paragraphs)
+    return ParsedDocument(file=file, title=blocks[0], text=text, paragraphs=paragraphs)
 
 
 def read_document(path: Path, max_bytes: int | None = None) -> ParsedDocument:

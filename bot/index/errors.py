@@ -38,6 +38,10 @@ class ModelMismatchError(StoreError):
     """The index was built with another embedding model."""
 
 
+class IndexOutdatedError(ModelMismatchError):
+    """The index was built by an older version of the bot (another schema): it must be rebuilt."""
+
+
 class IndexMissingError(StoreError):
     """Nothing has been ingested yet."""
 
@@ -110,7 +114,9 @@ def as_store_error(settings: Settings, exc: BaseException) -> StoreError:
             "Free some space and run the ingestion again: it completes what was cut short, and documents "
             "that were not finished are not served meanwhile."
         )
-    if "does not exist" in lowered and type(exc).__name__ == "NotFoundError":
+    from chromadb.errors import NotFoundError
+
+    if isinstance(exc, NotFoundError):
         return StoreUnavailableError(
             f"The index at {where(settings)} has gone away ({text}): was it rebuilt or deleted? "
             "The bot opens it again on the next question."
@@ -131,7 +137,7 @@ def store_guard(settings: Settings) -> Iterator[None]:
         raise as_store_error(settings, exc) from exc
 
 
-def ensure_free_space(settings: Settings, chunks: int, document: str) -> None:
+def ensure_free_space(settings: Settings, chunks: int, file: str) -> None:
     """Refuse, before anything is written, to ingest what cannot fit on an embedded index's disk."""
     if settings.chroma_url:
         return  # the server's disk is the server's business; its errors are translated when they happen
@@ -139,6 +145,6 @@ def ensure_free_space(settings: Settings, chunks: int, document: str) -> None:
     needed = chunks * BYTES_PER_CHUNK + SPACE_MARGIN_BYTES
     if free is not None and free < needed:
         raise DiskFullError(
-            f"Not enough disk space to ingest {document}: it needs about {needed:,} bytes and the disk "
+            f"Not enough disk space to ingest {file}: it needs about {needed:,} bytes and the disk "
             f"holding {settings.index_dir} has {free:,} free. Nothing was written; free some space and try again."
         )

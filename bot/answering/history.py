@@ -1,0 +1,39 @@
+"""The conversation so far, as :func:`bot.answer` takes it: structured turns, never parsed display text.
+
+A history item is either a dict ``{"role": "user"|"assistant", "content": ...}`` (the content a string or
+Gradio's list of parts), or an :class:`~bot.answering.types.Answer` for an assistant turn. From an Answer, a
+follow-up is resolved against its evidence sentences (the highlights of its cited sources); from a dict,
+against its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.answering.types import Answer
+
+HistoryItem = dict | Answer
+History = Sequence[HistoryItem]
+
+
+def message_text(content: object) -> str:
+    """Text of a chat message content: a string, or Gradio's list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(message_text(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("content") or "")
+    return ""
+
+
+def normalise_history(history: History | None) -> list[dict]:
+    """Turns as dicts: ``role``, ``content`` and, for an assistant turn given as an Answer, ``evidence``
+    (its evidence sentences; an abstention has none)."""
+    turns: list[dict] = []
+    for turn in history or []:
+        if isinstance(turn, Answer):
+            turns.append({"role": "assistant", "content": turn.text, "evidence": turn.evidence()})
+        elif isinstance(turn, dict) and turn.get("role") in {"user", "assistant"}:
+            turns.append({"role": turn["role"], "content": message_text(turn.get("content"))})
+    return turns

@@ -1,0 +1,109 @@
+"""What the index stores: the metadata key names (only here) and typed records for chunks and markers.
+
+Two collections:
+- ``<collection>``: one record per sentence and view (``sentence``: the sentence alone; ``context``: the
+  sentence after its preceding sentence or heading), described by a :class:`ChunkRecord`.
+- ``<collection>-documents``: one :class:`Marker` per *completely* ingested document version. A document's
+  chunks are written first and its marker last, so readers only trust chunks whose ``doc_hash`` has a
+  marker: a killed ingestion never serves half a document.
+
+The chunk collection's own metadata records the schema version and the embedding model's identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# Schema 2: the model identity includes its document prompt. Schema 1 indexes are refused (rebuild).
+SCHEMA_VERSION = "2"
+
+# Collection metadata.
+SCHEMA_KEY = "schema"
+MODEL_KEY = "embedding_model"
+
+# Chunk and marker metadata. The file name is stored under "document", as since schema 1: renaming the stored
+# key would gain nothing but a forced rebuild; in the code it is called ``file`` everywhere.
+FILE = "document"
+TITLE = "title"
+PARAGRAPH = "paragraph"
+SENTENCE = "sentence"
+POSITION = "position"
+VIEW = "view"
+DOC_HASH = "doc_hash"
+CONTENT_HASH = "content_hash"
+PASSAGE = "passage"
+SENTENCE_TEXT = "sentence_text"
+CHUNKS = "chunks"
+PARAGRAPHS = "paragraphs"
+MODEL = "model"
+
+SENTENCE_VIEW = "sentence"
+CONTEXT_VIEW = "context"
+VIEWS = (SENTENCE_VIEW, CONTEXT_VIEW)
+
+_CHUNK_KEYS = {
+    "file": FILE, "title": TITLE, "paragraph": PARAGRAPH, "sentence": SENTENCE, "position": POSITION, "view": VIEW,
+    "doc_hash": DOC_HASH, "content_hash": CONTENT_HASH, "passage": PASSAGE, "sentence_text": SENTENCE_TEXT,
+}
+_MARKER_KEYS = {"file": FILE, "title": TITLE, "doc_hash": DOC_HASH, "chunks": CHUNKS, "paragraphs": PARAGRAPHS,
+                "model": MODEL}
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """One stored view of one sentence."""
+
+    file: str
+    title: str
+    paragraph: int
+    sentence: int  # its number inside the paragraph
+    position: int  # its number inside the document (headings not counted)
+    view: str  # SENTENCE_VIEW or CONTEXT_VIEW
+    doc_hash: str  # the document version
+    content_hash: str  # of view and embedded text: equal hashes share a vector
+    passage: str  # the paragraph
+    sentence_text: str
+
+    def metadata(self) -> dict[str, Any]:
+        return {key: getattr(self, field) for field, key in _CHUNK_KEYS.items()}
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> ChunkRecord:
+        values = {field: meta[key] for field, key in _CHUNK_KEYS.items()}
+        for number in ("paragraph", "sentence", "position"):
+            values[number] = int(values[number])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A completely ingested document version."""
+
+    file: str
+    title: str
+    doc_hash: str
+    chunks: int
+    paragraphs: int
+    model: str
+
+    def metadata(self) -> dict[str, Any]:
+        return {key: getattr(self, field) for field, key in _MARKER_KEYS.items()}
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> Marker:
+        return cls(file=meta[FILE], title=meta.get(TITLE, meta[FILE]), doc_hash=meta[DOC_HASH],
+                   chunks=int(meta.get(CHUNKS, 0)), paragraphs=int(meta.get(PARAGRAPHS, 0)),
+                   model=str(meta.get(MODEL, "")))
+
+
+@dataclass(frozen=True)
+class Status:
+    where: str
+    schema: str | None
+    model: str | None  # as recorded in the index
+    chunks: int
+    documents: list[Marker]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

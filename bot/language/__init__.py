@@ -1,0 +1,1 @@
+"""Language: Dutch-aware text (files, paragraphs, sentences) and the linguistics of questions and answers."""
