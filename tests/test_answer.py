@@ -90,3 +90,44 @@ def test_bad_questions_raise_a_clear_value_error(ask, question):
 def test_control_characters_and_emoji_get_a_sane_answer(ask):
     a = ask("What is the\x00 ChristenUnie's red line? 🤔")
     assert "gezinshereniging" in a.text
+
+
+def test_follow_up_from_a_structured_answer_in_history_reads_its_evidence_not_its_display(ask):
+    first = ask("Who is Carola Schouten?")
+    # the Answer itself as the assistant turn (as the UI keeps it); its display text is not parsed
+    assert any("Carola Schouten" in sentence for sentence in first.evidence())
+    shown = Answer(**{**first.__dict__, "text": "(shown otherwise: no quotes, no names)"})
+    follow = ask("And what did she say after the meeting?", history=[shown])
+    assert "Carola Schouten" in follow.question
+    plain = ask("And what did she say after the meeting?", history=[{"role": "assistant", "content": shown.text}])
+    assert "Carola Schouten" not in plain.question  # a dict's text is all there is
+    assert follow.text == ask("And what did she say after the meeting?", history=[
+        {"role": "user", "content": "Who is Carola Schouten?"}, {"role": "assistant", "content": first.text}]).text
+
+
+def test_the_documents_and_the_langchain_retriever_in_a_chain(mode, mode_indexed, mode_settings):
+    from langchain_core.documents import Document
+    from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
+    import bot
+    from bot.answering import Bot
+
+    service = Bot(mode_settings)
+    files = [d.file for d in service.documents()]
+    assert "article-nl-migratie.txt" in files
+    if mode == "embedded":
+        assert [d.file for d in bot.documents()] == files
+    retriever = service.as_retriever(k=3)
+
+    def prompt(inputs: dict) -> str:
+        docs: list[Document] = inputs["context"]
+        return f"Q: {inputs['question']}\n" + "\n".join(f"[{d.metadata['paragraph']}] {d.page_content}" for d in docs)
+
+    chain = {"context": retriever, "question": RunnablePassthrough()} | RunnableLambda(prompt)
+    text = chain.invoke("Wat is de rode lijn van de ChristenUnie?")
+    assert text.startswith("Q: Wat is de rode lijn") and "[9] " in text and "rode lijn" in text
+    docs = retriever.invoke("Wat is de rode lijn van de ChristenUnie?")
+    assert 1 <= len(docs) <= 3 and docs[0].metadata["file"] == "article-nl-migratie.txt"
+    assert set(docs[0].metadata) == {"document", "file", "paragraph", "score", "highlight"}
+    assert docs[0].metadata["document"].startswith("Nog geen akkoord")
+    assert all(h in docs[0].page_content for h in docs[0].metadata["highlight"])

@@ -9,13 +9,14 @@
 - :mod:`~bot.answering.langchain`: the retrieval as a LangChain retriever.
 
 (Not ``bot/answer/``: a subpackage of that name would replace the function ``bot.answer``.) Names are
-imported lazily, so that ``bot.llm`` can import the types without importing the service.
+imported lazily (and this package imports nothing), so that ``bot.llm`` can import the types without importing
+the service: no import cycle.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 _HOMES = {
     "Answer": "types", "Source": "types", "clean_question": "types",
@@ -27,23 +28,6 @@ __all__ = [
     "AddedDocument", "Answer", "Bot", "DocumentInfo", "DocumentRejected", "Source", "add_document", "answer",
     "as_retriever", "clean_question", "documents", "get_bot", "reset_bot", "stream",
 ]
-
-if TYPE_CHECKING:
-    from bot.answering.service import (
-        AddedDocument,
-        Bot,
-        DocumentInfo,
-        DocumentRejected,
-        add_document,
-        answer,
-        as_retriever,
-        documents,
-        get_bot,
-        reset_bot,
-        stream,
-    )
-    from bot.answering.types import Answer, Source, clean_question
-
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-if TYPE_CHECKING:
-    from bot.answering.service import Bot
+from bot.answering.retrieval import Hit
 
 
 class BotRetriever(BaseRetriever):
@@ -17,12 +16,11 @@ class BotRetriever(BaseRetriever):
     metadata is what a :class:`~bot.answering.types.Source` holds (``document`` the title, ``file``, ``paragraph``,
     ``score``, ``highlight``: the matching sentences)."""
 
-    bot: Any  # bot.answering.service.Bot (typed loosely: pydantic would want to validate it)
+    retrieve: Callable[[str], list[Hit]]  # Bot.retrieve: the service's current retriever, guarded
     k: int = 4
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        bot: Bot = self.bot
-        hits = bot._guarded(lambda: bot.retriever.retrieve(query))
+        hits = self.retrieve(query)
         paragraphs: dict[tuple[str, int], Document] = {}
         for hit in hits:
             key = (hit.file, hit.paragraph)

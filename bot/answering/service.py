@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.answering.extractive import Answering, ExtractiveAnswerer
 from bot.answering.history import History
-from bot.answering.retrieval import Retriever
+from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, clean_question
 from bot.index import Index, IndexMissingError, StoreError, forget_embedded, open_index, store_guard
 from bot.language.text import DocumentError
@@ -125,11 +125,15 @@ class Bot:
         yield from re.findall(r"\S.*?(?:[.!?»\]]\s|$)", result.text)
         yield result
 
+    def retrieve(self, question: str) -> list[Hit]:
+        """The sentences that match a question, best first (what the answerers start from)."""
+        return self._guarded(lambda: self.retriever.retrieve(question))
+
     def as_retriever(self, k: int = 4) -> BaseRetriever:
         """The index as a LangChain retriever (see :mod:`bot.answering.langchain`)."""
         from bot.answering.langchain import BotRetriever
 
-        return BotRetriever(bot=self, k=k)
+        return BotRetriever(retrieve=self.retrieve, k=k)
 
     # ------------------------------------------------------------ documents
 

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
-from bot.index import schema
+import bot.index.schema as schema
 from bot.index.errors import (
     IndexMissingError,
     IndexOutdatedError,
