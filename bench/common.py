@@ -155,11 +155,6 @@ def dev_items() -> list[dict[str, Any]]:
     return [item for item in question_set()["items"] if item["id"].startswith("dev-")]
 
 
-def keys_match(text: str, keys: list[list[str]]) -> bool:
-    lowered = text.lower()
-    return all(any(alt.lower() in lowered for alt in group) for group in keys)
-
-
 def article_sentences(path: Path = ARTICLE) -> list[str]:
     """The article's sentences (headings left out), split by the product's splitter."""
     from bot.ingest import is_heading
