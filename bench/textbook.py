@@ -32,7 +32,7 @@ from bench.common import (
     temp_dir,
     use_index,
 )
-from bot.eval import keys_match  # the evaluation's rule, defined once
+from bot.eval.scoring import keys_match  # the evaluation's rule, defined once
 
 
 def main(argv: list[str] | None = None) -> int:

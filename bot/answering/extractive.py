@@ -1,14 +1,23 @@
-"""The extractive answerer: the article's own sentences, cited, or an honest abstention."""
+"""The extractive answerer: the article's own sentences, cited, or an honest abstention.
+
+Retrieval proposes candidate sentences; a learned model (bot/answering/decision.py) over their signals
+(bot/answering/features.py) picks the one that answers, or abstains when none is likely to.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
+
+from bot.answering.decision import DecisionModel, committed_model
+from bot.answering.features import Candidate, QuestionAnalysis, analyse, feature_rows
 from bot.answering.history import History, normalise_history
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, Source, clean_question
-from bot.language.linguistics import language_of, leans_on_antecedent, missing_names, rewrite_follow_up
+from bot.language.linguistics import language_of, leans_on_antecedent, names_in, rewrite_follow_up
+from bot.language.terms import fold, term_in
 from bot.model.embedding import BotEmbeddings
 from bot.settings import Settings
 
@@ -16,42 +25,71 @@ MAX_QUOTED_CHARS = 300
 MAX_SOURCES = 3
 
 
+@dataclass
+class Deliberation:
+    """What the decisions look at: the question's analysis and the retrieved candidates with their signals."""
+
+    question: str
+    analysis: QuestionAnalysis
+    hits: list[Hit]  # best first by dense context score
+    candidates: list[Candidate] = field(default_factory=list)
+    rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+
 class ExtractiveAnswerer:
-    def __init__(self, retriever: Retriever, settings: Settings) -> None:
+    def __init__(self, retriever: Retriever, settings: Settings, decision: DecisionModel | None = None) -> None:
         self.retriever = retriever
         self.settings = settings
+        self._decision = decision
+
+    @property
+    def decision(self) -> DecisionModel:
+        """The given decision model, else the committed one (read on first use)."""
+        return self._decision or committed_model()
 
     def answer(self, question: str, history: History | None = None) -> Answer:
         question = clean_question(question, self.settings.max_question_chars)
         understood = rewrite_follow_up(question, normalise_history(history))
         language = language_of(question)
-        return self.compose(understood, language, self.retriever.retrieve(understood))
+        return self.compose(understood, language, self.deliberate(understood))
 
-    def compose(self, question: str, language: str, hits: list[Hit]) -> Answer:
+    def deliberate(self, question: str) -> Deliberation:
+        """Retrieve candidates for the question and compute their signals (one model call)."""
+        analysis = analyse(question)
+        if not self.retriever.index.has_documents():
+            return Deliberation(question, analysis, [])
+        vectors = self.retriever.embeddings.embed_queries(analysis.texts_to_embed)
+        analysis.term_vectors = vectors[1:]
+        hits = self.retriever.search(vectors[0])
+        candidates = [Candidate(hit, self._previous_text(hit), hit.vector) for hit in hits]
+        return Deliberation(question, analysis, hits, candidates, feature_rows(analysis, candidates))
+
+    def _previous_text(self, hit: Hit) -> str:
+        previous = self.retriever.neighbours(hit).get(hit.position - 1)
+        return previous.text if previous is not None and previous.paragraph == hit.paragraph else ""
+
+    def compose(self, question: str, language: str, deliberation: Deliberation) -> Answer:
         say = PHRASES[language]
+        hits = deliberation.hits
         if not hits:
             return Answer(text=say["empty"], sources=[], abstained=True, question=question, language=language)
-        best = hits[0]
-        passages = [h.passage for h in hits]
-        missing, titles = missing_names(question, passages), None
-        if missing:  # more text only takes names off the list: read the titles only when some are left
-            titles = self.retriever.titles()
-            missing = missing_names(question, passages + titles)
-        missing = [name for name in missing if not self._indexed_anywhere(name)]
-        if not self._relevant(hits) or missing:
-            return self._abstain(question, language, missing, titles or self.retriever.titles())
-        evidence = self._evidence(best, hits)
+        probabilities = self.decision.probabilities(deliberation.rows)
+        chosen = int(np.argmax(probabilities))
+        if probabilities[chosen] < self.decision.threshold:
+            return self._abstain(question, language, self._unmentioned(question, hits), self.retriever.titles())
+        best = hits[chosen]
+        hits = [best, *(h for h in hits if h is not best)]
+        evidence = self.evidence_for(best, hits)
         sources = self._sources(evidence, hits)
         return Answer(text=self._quote(evidence, sources, say["lead"]), sources=sources, abstained=False,
                       question=question, language=language)
 
-    def _relevant(self, hits: list[Hit]) -> bool:
-        """Relevant when the best sentence scores high, or fairly high and clearly ahead of the others."""
-        top = hits[0].context_score
-        fifth = hits[min(4, len(hits) - 1)].context_score
-        return top >= self.settings.min_score or (
-            top >= self.settings.min_score_distinct and top - fifth >= self.settings.distinct_gap
-        )
+    def _unmentioned(self, question: str, hits: list[Hit]) -> list[str]:
+        """Names of the question that no indexed text mentions, in any folding or Dutch form: the reason an
+        abstention gives ("It does not mention GroenLinks"). Only names absent everywhere are named."""
+        texts = "\n".join([*(f"{h.title}\n{h.passage}" for h in hits), *self.retriever.titles()])
+        missing = [name for name in dict.fromkeys(names_in(question)) if not term_in(fold(name), texts)]
+        return [name for name in missing if not self._indexed_anywhere(name)]
 
     def _indexed_anywhere(self, name: str) -> bool:
         return any(self.retriever.mentioned(form) for form in dict.fromkeys([name, name.capitalize(), name.lower()]))
@@ -65,7 +103,7 @@ class ExtractiveAnswerer:
         parts.append(say["about" + many].format(titles="; ".join(f"«{t}»" for t in titles)))
         return Answer(text=" ".join(parts), sources=[], abstained=True, question=question, language=language)
 
-    def _evidence(self, best: Hit, hits: list[Hit]) -> list[Hit]:
+    def evidence_for(self, best: Hit, hits: list[Hit]) -> list[Hit]:
         """The answering sentence(s), in reading order: the best one, the sentence before it when the pair
         matched better than either alone or when it leans on it ("dit", "zij", ...)."""
         around = self.retriever.neighbours(best)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from bot.index import ChunkRecord, Index
 from bot.index.schema import CONTEXT_VIEW
@@ -29,6 +32,8 @@ class Hit:
     doc_hash: str
     context_score: float
     sentence_score: float
+    # The sentence view's embedding (else the context view's), when the query returned it.
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -59,12 +64,18 @@ class Retriever:
         """The sentences that match the question, best first by context score."""
         if not self.index.has_documents():
             return []
-        query = self.embeddings.embed_query(question)  # outside the index's guard: model errors keep their type
+        # Embedded outside the index's guard: model errors keep their type.
+        return self.search(self.embeddings.embed_queries([question])[0])
+
+    def search(self, query: Sequence[float]) -> list[Hit]:
+        """The sentences nearest to a query vector, best first by context score."""
+        if not self.index.has_documents():
+            return []
         # Only versions with a marker: a document being (or killed while being) written is never seen.
         found = self.index.query(query, 2 * self.top_k)
         hits: dict[tuple[str, int], Hit] = {}
         floor = {"sentence": 0.0, "context": 0.0}
-        for record, similarity in found:
+        for record, similarity, vector in found:
             view = record.view
             floor[view] = similarity if floor[view] == 0.0 else min(floor[view], similarity)
             key = (record.file, record.position)
@@ -73,8 +84,11 @@ class Retriever:
                 hit = hits[key] = Hit.of(record, context_score=-1.0, sentence_score=-1.0)
             if view == CONTEXT_VIEW:
                 hit.context_score = similarity
+                if hit.vector is None:
+                    hit.vector = np.asarray(vector)
             else:
                 hit.sentence_score = similarity
+                hit.vector = np.asarray(vector)
         # A view that did not make the top results scores at most the weakest result of that view.
         for hit in hits.values():
             if hit.context_score < 0:

@@ -14,8 +14,9 @@ import json
 import sys
 from pathlib import Path
 
+from bot.answering.decision import DECISION_FILE
 from bot.eval import scoring
-from bot.eval.sets import QuestionSet, blind, development, load_seed
+from bot.eval.sets import blind, development, load_seed
 from bot.settings import PROJECT_DIR
 
 EVAL_INDEX = PROJECT_DIR / "artifacts" / "eval-index"
@@ -54,7 +55,10 @@ def print_rows(rows: list[scoring.Row]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.eval", description=__doc__)
-    parser.add_argument("--seed", action="store_true", help="only the seed article's set (quick)")
+    parser.add_argument("--seed", action="store_true",
+                        help="only the seed article's set, with the committed weights (quick; fitted-on figures)")
+    parser.add_argument("--fit", action="store_true",
+                        help=f"refit the committed decision weights on every development article ({DECISION_FILE})")
     parser.add_argument("--check", action="store_true", help="exit 1 when a left-out figure misses its target")
     parser.add_argument("--verbose", "-v", action="store_true", help="one line per question")
     parser.add_argument("--index", type=Path, default=EVAL_INDEX, help="the private evaluation index")
@@ -62,11 +66,23 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot.eval.harness import EvaluationBot
 
-    development_set = load_seed() if args.seed else development()
-    blind_set = QuestionSet("blind") if args.seed else blind()
+    if args.seed:
+        seed = load_seed()
+        rows = EvaluationBot(args.index, seed.articles).with_model(seed)
+        if args.verbose:
+            print_rows(rows)
+        print_figures("seed article, committed weights", rows)
+        return 0
+
+    development_set, blind_set = development(), blind()
     evaluation = EvaluationBot(args.index, development_set.articles + blind_set.articles)
+    committed = None
+    if args.fit:
+        committed = evaluation.fit_all(development_set)
+        committed.save()
+        print(f"fitted on {len(development_set.files())} articles, written to {DECISION_FILE}")
     left_out = evaluation.leave_one_article_out(development_set)
-    blind_rows = evaluation.with_committed_model(blind_set)
+    blind_rows = evaluation.with_model(blind_set, committed)
 
     if args.verbose:
         print_rows(left_out + blind_rows)

@@ -2,45 +2,76 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.eval import scoring
-from bot.eval.sets import Question, QuestionSet
+import numpy as np
+
+from bot.answering.decision import DecisionModel, committed_model
+from bot.answering.extractive import ExtractiveAnswerer
+from bot.eval import fit, scoring
+from bot.eval.sets import QuestionSet
 
 
 class EvaluationBot:
     def __init__(self, index_dir: Path, articles: Sequence[Path]) -> None:
-        from bot.answering import Bot
-        from bot.embedding import BotEmbeddings
+        from bot.answering.service import Bot
+        from bot.index import open_index
         from bot.ingest import ingest
         from bot.settings import Settings
-        from bot.store import open_store
 
         self.settings = Settings(index_dir=index_dir, collection="eval", chroma_url=None, answerer="extractive")
-        embeddings = BotEmbeddings(self.settings)
-        store = open_store(self.settings, embeddings)
-        ingest(store, embeddings, list(articles), prune=True, progress=False)
         self.bot = Bot(self.settings)
-        # Every fold asks the same questions again: embed each text once per run.
-        self.bot.embeddings.embed_query = functools.lru_cache(maxsize=None)(self.bot.embeddings.embed_query)
+        index = open_index(self.settings, self.bot.embeddings)
+        ingest(index, self.bot.embeddings, list(articles), prune=True, progress=False)
+        self.bot = Bot(self.settings)
+        self._cache_embeddings()
+        self._labelled: list[fit.Labelled] | None = None
 
-    def answer_function(self, model=None) -> scoring.AnswerFunction:
-        return lambda question, history: self.bot.answer(question, history)
+    def _cache_embeddings(self) -> None:
+        """Every fold asks the same questions again: embed each batch of texts once per run."""
+        embeddings, cache = self.bot.embeddings, {}
+        original = embeddings.embed_queries
+
+        def embed_queries(texts: Sequence[str]) -> np.ndarray:
+            key = tuple(texts)
+            if key not in cache:
+                cache[key] = original(texts)
+            return cache[key]
+
+        embeddings.embed_queries = embed_queries
+
+    def answerer(self, model: DecisionModel) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(self.bot.retriever, self.settings, model)
+
+    def labelled(self, question_set: QuestionSet) -> list[fit.Labelled]:
+        if self._labelled is None:
+            # Labelling reads retrieval and the signals only: any decision model will do.
+            self._labelled = fit.label(self.answerer(_any_model()), question_set)
+        return self._labelled
 
     def leave_one_article_out(self, question_set: QuestionSet) -> list[scoring.Row]:
         rows: list[scoring.Row] = []
+        labelled = self.labelled(question_set)
         for file in question_set.files():
-            answer = self.answer_function(self.fit([q for q in question_set.questions if q.file != file]))
+            model = fit.fit([item for item in labelled if item.question.file != file])
             rows += scoring.run_questions(
-                answer, [q for q in question_set.questions if q.file == file],
+                self.answerer(model).answer, [q for q in question_set.questions if q.file == file],
                 [c for c in question_set.conversations if c.file == file],
             )
         return rows
 
-    def with_committed_model(self, question_set: QuestionSet) -> list[scoring.Row]:
-        return scoring.run_questions(self.answer_function(), question_set.questions, question_set.conversations)
+    def fit_all(self, question_set: QuestionSet) -> DecisionModel:
+        return fit.fit(self.labelled(question_set))
 
-    def fit(self, questions: Sequence[Question]):
-        return None
+    def with_model(self, question_set: QuestionSet, model: DecisionModel | None = None) -> list[scoring.Row]:
+        answer = self.answerer(model or committed_model()).answer
+        return scoring.run_questions(answer, question_set.questions, question_set.conversations)
+
+
+def _any_model() -> DecisionModel:
+    from bot.answering.features import FEATURES
+
+    zeros = (0.0,) * len(FEATURES)
+    return DecisionModel(features=FEATURES, mean=zeros, scale=(1.0,) * len(FEATURES), weights=zeros, bias=0.0,
+                         threshold=0.5)

@@ -56,7 +56,7 @@ class QuestionSet:
 
 
 def _language(text: str) -> str:
-    from bot.linguistics import language_of
+    from bot.language.linguistics import language_of
 
     return language_of(text)
 

@@ -76,8 +76,9 @@ class LLMAnswerer:
             yield self._fallback(understood, language, None, "failed", reason=str(exc))
             return
         parts = self.current()
-        hits = parts.retriever.retrieve(understood)
-        safety_net = parts.extractive.compose(understood, language, hits)
+        deliberation = parts.extractive.deliberate(understood)
+        hits = deliberation.hits
+        safety_net = parts.extractive.compose(understood, language, deliberation)
         if safety_net.abstained:  # the article does not answer: nothing for the LLM to write
             yield safety_net.text
             yield safety_net
@@ -143,7 +144,7 @@ class LLMAnswerer:
                   dropped: list[str] | None = None) -> Answer:
         if safety_net is None:
             parts = self.current()
-            safety_net = parts.extractive.compose(question, language, parts.retriever.retrieve(question))
+            safety_net = parts.extractive.compose(question, language, parts.extractive.deliberate(question))
         safety_net.answerer = "extractive"
         safety_net.note = NOTES[language][why].format(reason=reason)
         safety_net.dropped = dropped or []

@@ -204,6 +204,9 @@ class BotEmbeddings(Embeddings):
         return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
+        return self.embed_queries([text])[0].tolist()
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of several queries in one model call (a question and its terms cost about one)."""
         kwargs = {"prompt_name": "query"} if self._has_prompt("query") else {}
-        vector = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True, **kwargs)[0]
-        return vector.tolist()
+        return self.model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, **kwargs)

@@ -1,0 +1,104 @@
+"""Fitting the extractive answerer's decision model (bot/answering/decision.py) on labelled candidates.
+
+A candidate sentence is labelled positive when the answer composed from it holds the question's key facts.
+The logistic model learns which signals make a candidate right; the abstention threshold is then chosen on
+the same training questions, as the one that best balances answering answerable questions right and
+abstaining on the others. scikit-learn is used here only, never at answer time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.answering.decision import DecisionModel
+from bot.answering.extractive import Deliberation, ExtractiveAnswerer
+from bot.answering.features import FEATURES
+from bot.eval.scoring import keys_match
+from bot.eval.sets import Question, QuestionSet
+from bot.language.linguistics import rewrite_follow_up
+
+THRESHOLDS = np.linspace(0.02, 0.98, 97)
+
+
+@dataclass
+class Labelled:
+    question: Question
+    deliberation: Deliberation
+    labels: np.ndarray  # per candidate: the answer composed from it holds the key facts
+
+
+def _labels(answerer: ExtractiveAnswerer, question: Question, deliberation: Deliberation) -> np.ndarray:
+    hits = deliberation.hits
+    if question.abstain or not hits:
+        return np.zeros(len(hits), dtype=bool)
+    labels = []
+    for hit in hits:
+        evidence = answerer.evidence_for(hit, hits)
+        labels.append(keys_match(" ".join(h.text for h in evidence), question.keys))
+    return np.asarray(labels, dtype=bool)
+
+
+def label(answerer: ExtractiveAnswerer, question_set: QuestionSet) -> list[Labelled]:
+    """Deliberations and labels of every question and conversation turn. A follow-up is understood after
+    the best right answer to the turn before it: the decisions are learned on a conversation gone right."""
+    result = []
+    for question in question_set.questions:
+        deliberation = answerer.deliberate(question.q)
+        result.append(Labelled(question, deliberation, _labels(answerer, question, deliberation)))
+    for conversation in question_set.conversations:
+        history: list = []
+        for question in conversation.turns:
+            understood = rewrite_follow_up(question.q, history)
+            deliberation = answerer.deliberate(understood)
+            labels = _labels(answerer, question, deliberation)
+            result.append(Labelled(question, deliberation, labels))
+            right = [h for h, ok in zip(deliberation.hits, labels) if ok]
+            evidence = answerer.evidence_for(right[0], deliberation.hits) if right else []
+            history += [{"role": "user", "content": question.q},
+                        {"role": "assistant", "content": question.q, "evidence": [h.text for h in evidence]}]
+    return result
+
+
+def _choices(model: DecisionModel, items: Sequence[Labelled]) -> list[tuple[Labelled, bool, float]]:
+    """Per question: whether its most probable candidate is right, and that probability."""
+    choices = []
+    for item in items:
+        probabilities = model.probabilities(item.deliberation.rows)
+        if not len(probabilities):
+            choices.append((item, False, 0.0))
+            continue
+        best = int(np.argmax(probabilities))
+        choices.append((item, bool(item.labels[best]), float(probabilities[best])))
+    return choices
+
+
+def _threshold(model: DecisionModel, items: Sequence[Labelled]) -> float:
+    choices = _choices(model, items)
+    answerable = [(ok, p) for item, ok, p in choices if not item.question.abstain]
+    others = [p for item, _, p in choices if item.question.abstain]
+
+    def utility(threshold: float) -> float:
+        right = sum(ok and p >= threshold for ok, p in answerable) / max(1, len(answerable))
+        abstained = sum(p < threshold for p in others) / max(1, len(others))
+        return right + abstained
+
+    return float(max(THRESHOLDS, key=utility))
+
+
+def fit(items: Sequence[Labelled], c: float = 1.0) -> DecisionModel:
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.vstack([i.deliberation.rows for i in items if len(i.deliberation.rows)])
+    labels = np.concatenate([i.labels for i in items if len(i.deliberation.rows)])
+    mean, scale = rows.mean(axis=0), rows.std(axis=0)
+    scale[scale == 0] = 1.0
+    regression = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+    regression.fit((rows - mean) / scale, labels)
+    model = DecisionModel(features=FEATURES, mean=tuple(mean.tolist()), scale=tuple(scale.tolist()),
+                          weights=tuple(regression.coef_[0].tolist()), bias=float(regression.intercept_[0]),
+                          threshold=0.5)
+    return DecisionModel(**{**model.__dict__, "threshold": _threshold(model, items)})
+

@@ -1,0 +1,139 @@
+"""Question terms that survive translation and accents: folding, content terms, exonyms, question types.
+
+No model here: these are the cheap lexical signals. The cross-lingual part that a table cannot cover
+(``gold`` for ``goud``, ``medals`` for ``medailles``) is the embedding model's: a question's terms are
+embedded in the same batch as the question and compared with the candidate sentences (bot/answering/features.py).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_WORD = re.compile(r"\w[\w'’-]*", re.UNICODE)
+
+# Function words and question words of both languages: never content terms.
+STOPWORDS = frozenset("""
+de het een en van is dat die niet op te zijn voor met er wat wie waar wanneer waarom hoe welke welk hoeveel heeft
+hebben had werd wordt worden zij ze hij we wij ik je jij u ook nog maar naar over bij om dit deze kan kunnen zou
+zal zullen moet moeten was waren geen wel al dan uit aan of als door tot hun haar hem zich men mag mogen gaat gaan
+ging doet doen deed wil willen waarover waarvoor waardoor welke hier daar daarna toen nu meer veel elk iets
+the a an and of is that this not on to be for with there what who whom whose where when why how which many much
+has have had was were will would should can could does do did she he they we i you it its are about from by at
+or if into after before than their them his her him our your been being also any some so such as did done say
+says said tell told according article kind sort exactly really again still then there those these one
+""".split())
+
+# English (and a few international) names of Dutch-written entities, folded. A starting point that the
+# embedding comparison extends; never the only evidence (see the module docstring).
+EXONYMS: dict[str, tuple[str, ...]] = {
+    "netherlands": ("nederland",), "holland": ("nederland", "holland"), "dutch": ("nederland",),
+    "hague": ("den haag", "haagse"), "house": ("kamer",), "parliament": ("kamer", "parlement"),
+    "representatives": ("kamer",), "senate": ("eerste kamer", "senaat"), "labour": ("pvda",),
+    "christian": ("christen", "christelijk"), "union": ("unie",), "germany": ("duitsland",), "german": ("duits",),
+    "germans": ("duits",), "belgium": ("belgie", "belgisch"), "belgian": ("belgi",), "france": ("frankrijk",),
+    "french": ("frans",), "america": ("amerika", "verenigde staten"), "american": ("amerika",),
+    "americans": ("amerika",), "states": ("staten",), "united": ("verenigde",), "europe": ("europa", "europe"),
+    "european": ("europe",), "eu": ("eu", "europese unie"), "norway": ("noorwegen",), "norwegian": ("noor",),
+    "sweden": ("zweden",), "swedish": ("zwe",), "swede": ("zwe",), "britain": ("brittannie",), "british": ("brit",),
+    "england": ("engeland",), "supreme": ("hoge raad",), "court": ("rechtbank", "hof", "rechter"),
+    "judge": ("rechter",), "council": ("raad",), "state": ("staat", "state"), "city": ("gemeente", "stad"),
+    "municipality": ("gemeente",), "mayor": ("burgemeester",), "alderman": ("wethouder",),
+    "minister": ("minister",), "cabinet": ("kabinet",), "government": ("kabinet", "regering", "overheid"),
+    "police": ("politie",), "north": ("noord",), "south": ("zuid",), "east": ("oost",), "west": ("west",),
+    "israel": ("israel",), "world": ("wereld",), "health": ("gezondheid",), "organization": ("organisatie",),
+    "central": ("centraal", "centrale"), "bank": ("bank",), "statistics": ("cbs",), "museum": ("museum",),
+}
+
+QUESTION_TYPES = ("number", "time", "person", "reason", "place", "other")
+
+_TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("number", re.compile(r"\b(how (many|much|old|long|far|high|big|large|often|fast)|what (age|percentage|"
+                          r"share|amount|number|price|cost|score|time did|winning time)|hoeveel|hoe (oud|lang|ver|"
+                          r"hoog|groot|vaak|snel)|welk (percentage|bedrag|aantal)|wat (kost|kostte)|how old)\b")),
+    ("time", re.compile(r"\b(when|what (date|day|year|month|time)|which (date|day|year|month)|wanneer|"
+                        r"op welke (dag|datum)|welke (dag|datum)|in welk jaar|hoe laat|what time)\b")),
+    ("reason", re.compile(r"\b(why|what (reason|caused|was the reason)|how come|waarom|om welke reden|"
+                          r"wat (was|is) de (reden|aanleiding|oorzaak)|waardoor)\b")),
+    ("person", re.compile(r"^(who|whom|wie)\b|\b(who|wie) (is|was|are|were|won|leads|said|zei|heeft|werd)\b"
+                          r"|\bwhich (minister|politician|person|judge|mayor|athlete|skater|director|party|"
+                          r"american|dutchman|player|team|company|organi[sz]ation)\b"
+                          r"|\bwelke (minister|politicus|partij|rechter|"
+                          r"burgemeester|schaatser|directeur)\b")),
+    ("place", re.compile(r"\b(where|waar|in which (city|town|country|region|province|place)|in welke "
+                         r"(stad|plaats|provincie|regio|land|gemeente))\b")),
+]
+
+_NUMBER_WORDS = ("een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien", "elf", "twaalf",
+                 "twintig", "dertig", "veertig", "vijftig", "zestig", "zeventig", "tachtig", "negentig", "honderd",
+                 "duizend", "miljoen", "miljard", "procent", "helft", "kwart", "dubbel", "tiental", "dozijn")
+_NUMBER = re.compile(r"\d|\b(" + "|".join(_NUMBER_WORDS[1:]) + r")")
+_TIME = re.compile(
+    r"\b(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|gisteren|vandaag|morgen|vanavond|vannacht|"
+    r"vanmorgen|vanochtend|eergisteren|overmorgen|januari|februari|maart|april|mei|juni|juli|augustus|september|"
+    r"oktober|november|december|voorjaar|najaar|zomer|winter|herfst|lente|week|weken|maand|maanden|jaar|jaren|"
+    r"eeuw|uur|dag|dagen|avond|ochtend|middag|nacht|binnenkort|straks|later|eerder|toen|sinds|vanaf|tot)\b|"
+    r"\b(1[5-9]|20)\d\d\b|\b\d{1,2}[:.]\d\d\b")
+_REASON = re.compile(r"\b(omdat|vanwege|doordat|want|daardoor|daarom|aanleiding|reden|oorzaak|door|zodat|dankzij|"
+                     r"wegens|om .{1,60} te|moest|vanuit|gevolg|leidde|veroorzaakt)\b")
+_PERSON = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zà-ÿ]+(?:\s+(?:van|de|der|den|ter|ten)?\s*[A-Z][a-zà-ÿ]+)+|"
+                     r"\b(minister|premier|burgemeester|wethouder|rechter|directeur|voorzitter|leider|woordvoerder|"
+                     r"president|hoogleraar|onderzoeker|coach|schaatser|trainer)\b")
+_PLACE = re.compile(r"\b(in|naar|uit|bij|rond|op) (het |de )?[A-Z][\w-]+")
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: 'Israël' and 'israel' fold alike."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+@lru_cache(maxsize=4096)
+def folded_words(text: str) -> tuple[str, ...]:
+    return tuple(re.sub(r"['’]s?$", "", w) for w in words(fold(text)))
+
+
+def content_terms(question: str, limit: int = 6) -> list[str]:
+    """The question's content words, folded, in order, without function words: what evidence must cover."""
+    terms = [w for w in folded_words(question) if w not in STOPWORDS and len(w) >= 2 and not w.isdigit()]
+    return list(dict.fromkeys(terms))[:limit]
+
+
+def _stem(term: str) -> str:
+    return term if len(term) <= 4 else term[: max(4, len(term) - 2)]
+
+
+def term_in(term: str, text: str) -> bool:
+    """The folded term, a Dutch form of it, or its stem starts a word of the text ('debate' ~ 'debat')."""
+    folded = " " + " ".join(folded_words(text)) + " "
+    if f" {_stem(term)}" in folded or (len(term) >= 6 and term in folded):  # 'asiel' in 'asielmaatregelen'
+        return True
+    return any(f" {_stem(form)}" in folded or (len(form) >= 4 and form in folded) for form in EXONYMS.get(term, ()))
+
+
+def question_type(question: str) -> str:
+    folded = fold(question)
+    for name, pattern in _TYPE_PATTERNS:
+        if pattern.search(folded):
+            return name
+    return "other"
+
+
+def has_type(sentence: str, kind: str) -> bool:
+    """Does the sentence carry what a question of this type asks for (a number, a time, a person...)?"""
+    if kind == "number":
+        return bool(_NUMBER.search(fold(sentence)))
+    if kind == "time":
+        return bool(_TIME.search(fold(sentence)))
+    if kind == "reason":
+        return bool(_REASON.search(fold(sentence)))
+    if kind == "person":
+        return bool(_PERSON.search(sentence))
+    if kind == "place":
+        return bool(_PLACE.search(sentence))
+    return True
