@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.answering.decision import DecisionModel, committed_model
-from bot.answering.features import Candidate, QuestionAnalysis, analyse, feature_rows
+from bot.answering.features import Candidate, QuestionAnalysis, VocabularyCache, analyse, feature_rows
 from bot.answering.history import History, normalise_history
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Hit, Retriever
@@ -41,6 +41,7 @@ class ExtractiveAnswerer:
         self.retriever = retriever
         self.settings = settings
         self._decision = decision
+        self.vocabularies = VocabularyCache(retriever.embeddings.embed_queries)
 
     @property
     def decision(self) -> DecisionModel:
@@ -61,8 +62,14 @@ class ExtractiveAnswerer:
         vectors = self.retriever.embeddings.embed_queries(analysis.texts_to_embed)
         analysis.term_vectors = vectors[1:]
         hits = self.retriever.search(vectors[0])
-        candidates = [Candidate(hit, self._previous_text(hit), hit.vector) for hit in hits]
+        candidates = [Candidate(hit, self._previous_text(hit), self._vocabulary(hit)) for hit in hits]
         return Deliberation(question, analysis, hits, candidates, feature_rows(analysis, candidates))
+
+    def _vocabulary(self, hit: Hit):
+        def texts() -> list[str]:
+            return [hit.title, *(h.text for h in self.retriever.sentences(hit))]
+
+        return self.vocabularies.get(hit.doc_hash, texts)
 
     def _previous_text(self, hit: Hit) -> str:
         previous = self.retriever.neighbours(hit).get(hit.position - 1)

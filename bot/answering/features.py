@@ -2,24 +2,26 @@
 
 Which sentence answers and whether to abstain are decided by a small learned model over these signals
 (bot/answering/decision.py), fitted leave-one-article-out by ``python -m bot.eval --fit``. Everything here is
-cheap: the question's terms are embedded in the same batch as the question, the candidates' vectors come
-back with the Chroma query, and the rest is string work.
+cheap: the question's terms are embedded in the same batch as the question, a document's vocabulary once per
+version (then cached), and the rest is string work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from bot.language.linguistics import leans_on_antecedent, names_in
-from bot.language.terms import content_terms, fold, has_type, question_type, term_in
+from bot.language.terms import STOPWORDS, content_terms, fold, folded_words, has_type, question_type, term_in
 
 FEATURES = (
     "context_score", "sentence_score", "behind_best", "best_margin", "reciprocal_rank",
     "terms_covered", "terms_covered_sentence", "terms_soft", "terms_soft_min",
-    "typed", "type_mismatch", "type_mismatch_pair", "names_missing", "leans_on_previous", "bm25",
+    "typed", "type_mismatch", "type_mismatch_pair", "names_missing", "leans_on_previous",
 )
 
 
@@ -46,17 +48,62 @@ def analyse(question: str) -> QuestionAnalysis:
 class Candidate:
     """A retrieved sentence with what the decisions look at."""
 
-    hit: object  # bot.retrieval.Hit
+    hit: object  # bot.answering.retrieval.Hit
     previous: str  # the sentence before it in its paragraph, or the heading above it ('' when none)
-    vector: np.ndarray | None  # its sentence-view embedding (unit length)
-    bm25: float = 0.0  # normalised to the best candidate's: 0..1
+    vocabulary: Vocabulary | None = None  # its document's words and their vectors
 
 
-def _soft(analysis: QuestionAnalysis, covered: list[bool], vector: np.ndarray | None) -> list[float]:
-    """Per term: 1 when the text has it; else its embedding's similarity to the sentence."""
-    if vector is None or not len(analysis.term_vectors):
+@dataclass
+class Vocabulary:
+    """A document version's content words, embedded like the question's terms (the query prompt), so that a
+    term can be matched with the word that translates it: 'gold' with 'goud' (0.87), 'director' with
+    'directeur' (0.89), against 0.5-0.6 for unrelated words."""
+
+    index: dict[str, int]
+    vectors: np.ndarray
+
+    def similarities(self, term_vectors: np.ndarray, text: str) -> np.ndarray:
+        """Per term: its best similarity to a content word of the text (0 when none is known)."""
+        rows = [self.index[w] for w in dict.fromkeys(folded_words(text)) if w in self.index]
+        if not rows or not len(term_vectors):
+            return np.zeros(len(term_vectors))
+        return (term_vectors @ self.vectors[rows].T).max(axis=1)
+
+
+class VocabularyCache:
+    """The vocabularies of recently read document versions (a version's text never changes)."""
+
+    def __init__(self, embed: Callable[[Sequence[str]], np.ndarray], size: int = 64) -> None:
+        self._embed = embed
+        self._size = size
+        self._vocabularies: OrderedDict[str, Vocabulary] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, version: str, texts: Callable[[], Sequence[str]]) -> Vocabulary:
+        with self._lock:
+            if version in self._vocabularies:
+                self._vocabularies.move_to_end(version)
+                return self._vocabularies[version]
+        words = vocabulary_words(texts())
+        vocabulary = Vocabulary({w: i for i, w in enumerate(words)},
+                                self._embed(words) if words else np.zeros((0, 0)))
+        with self._lock:
+            self._vocabularies[version] = vocabulary
+            while len(self._vocabularies) > self._size:
+                self._vocabularies.popitem(last=False)
+        return vocabulary
+
+
+def vocabulary_words(texts: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(w for text in texts for w in folded_words(text)
+                              if w not in STOPWORDS and len(w) >= 2 and not w.isdigit()))
+
+
+def _soft(analysis: QuestionAnalysis, covered: list[bool], candidate: Candidate, text: str) -> list[float]:
+    """Per term: 1 when the text has it literally (or its Dutch form); else its best word similarity."""
+    if candidate.vocabulary is None or not len(analysis.term_vectors):
         return [float(c) for c in covered]
-    similarities = analysis.term_vectors @ vector
+    similarities = candidate.vocabulary.similarities(analysis.term_vectors, text)
     return [1.0 if c else float(s) for c, s in zip(covered, similarities)]
 
 
@@ -73,7 +120,7 @@ def feature_rows(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) ->
         around = f"{hit.title}. {candidate.previous} {hit.text}"
         covered = [term_in(t, around) for t in analysis.terms]
         covered_alone = [term_in(t, hit.text) for t in analysis.terms]
-        soft = _soft(analysis, covered, candidate.vector)
+        soft = _soft(analysis, covered, candidate, around)
         typed = analysis.kind != "other"
         in_document = f"{hit.title}\n{hit.passage}"
         missing = [n for n in analysis.names if not term_in(n, in_document)]
@@ -83,7 +130,7 @@ def feature_rows(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) ->
             float(typed), float(typed and not has_type(hit.text, analysis.kind)),
             float(typed and not has_type(f"{candidate.previous} {hit.text}", analysis.kind)),
             len(missing) / len(analysis.names) if analysis.names else 0.0,
-            float(leans_on_antecedent(hit.text)), candidate.bm25,
+            float(leans_on_antecedent(hit.text)),
         ])
     return np.asarray(rows, dtype=float)
 

@@ -29,11 +29,12 @@ def message_text(content: object) -> str:
 
 def normalise_history(history: History | None) -> list[dict]:
     """Turns as dicts: ``role``, ``content`` and, for an assistant turn given as an Answer, ``evidence``
-    (its evidence sentences; an abstention has none)."""
+    (its evidence sentences; an abstention has none) and ``question`` (the question as it understood it)."""
     turns: list[dict] = []
     for turn in history or []:
         if isinstance(turn, Answer):
-            turns.append({"role": "assistant", "content": turn.text, "evidence": turn.evidence()})
+            turns.append({"role": "assistant", "content": turn.text, "evidence": turn.evidence(),
+                          "question": turn.question})
         elif isinstance(turn, dict) and turn.get("role") in {"user", "assistant"}:
             turns.append({"role": turn["role"], "content": message_text(turn.get("content"))})
     return turns

@@ -11,9 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import dataclass
 
 from bot.index import ChunkRecord, Index
 from bot.index.schema import CONTEXT_VIEW
@@ -32,8 +30,6 @@ class Hit:
     doc_hash: str
     context_score: float
     sentence_score: float
-    # The sentence view's embedding (else the context view's), when the query returned it.
-    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -75,7 +71,7 @@ class Retriever:
         found = self.index.query(query, 2 * self.top_k)
         hits: dict[tuple[str, int], Hit] = {}
         floor = {"sentence": 0.0, "context": 0.0}
-        for record, similarity, vector in found:
+        for record, similarity in found:
             view = record.view
             floor[view] = similarity if floor[view] == 0.0 else min(floor[view], similarity)
             key = (record.file, record.position)
@@ -84,11 +80,8 @@ class Retriever:
                 hit = hits[key] = Hit.of(record, context_score=-1.0, sentence_score=-1.0)
             if view == CONTEXT_VIEW:
                 hit.context_score = similarity
-                if hit.vector is None:
-                    hit.vector = np.asarray(vector)
             else:
                 hit.sentence_score = similarity
-                hit.vector = np.asarray(vector)
         # A view that did not make the top results scores at most the weakest result of that view.
         for hit in hits.values():
             if hit.context_score < 0:
@@ -104,6 +97,11 @@ class Retriever:
     def mentioned(self, text: str) -> bool:
         """Whether any indexed text contains ``text``."""
         return self.index.contains_text(text)
+
+    def sentences(self, hit: Hit) -> list[Hit]:
+        """Every sentence of the hit's document version, in reading order."""
+        sentences = self._sentences_of(hit.file, hit.doc_hash)
+        return [Hit.of(sentences[position]) for position in sorted(sentences)]
 
     def neighbours(self, hit: Hit) -> dict[int, Hit]:
         """The sentences around a hit (by position), for antecedents and continuations."""

@@ -154,16 +154,15 @@ class Index:
         return sorted({marker.title for marker in self.markers().values()})
 
     @_guarded
-    def query(self, vector: Sequence[float], k: int) -> list[tuple[ChunkRecord, float, list[float]]]:
-        """The k chunks most similar to ``vector``: record, cosine similarity and the chunk's own vector, of
-        completely ingested versions only.
+    def query(self, vector: Sequence[float], k: int) -> list[tuple[ChunkRecord, float]]:
+        """The k chunks most similar to ``vector`` (cosine similarity), of completely ingested versions only.
 
         Usually the top k all belong to completely ingested versions, and the plain query, checked against the
         markers of the documents it found, is exactly the query filtered by every marker's doc_hash at a
         fraction of its cost (with 100k chunks the filter costs ~0.8 s, reading every marker ~50 ms;
         bench/scale.py). Otherwise the filtered query runs.
         """
-        include = ["metadatas", "distances", "embeddings"]
+        include = ["metadatas", "distances"]
         got = self.chunks.query(query_embeddings=[[float(x) for x in vector]], n_results=k, include=include)
         found = sorted({meta[schema.FILE] for meta in got["metadatas"][0]})
         marked: dict[str, str] = {}
@@ -174,8 +173,8 @@ class Index:
             hashes = sorted({marker.doc_hash for marker in self.markers().values()})
             got = self.chunks.query(query_embeddings=[[float(x) for x in vector]], n_results=k,
                                     where={schema.DOC_HASH: {"$in": hashes}}, include=include)
-        return [(ChunkRecord.from_metadata(meta), 1.0 - float(distance), vector)
-                for meta, distance, vector in zip(got["metadatas"][0], got["distances"][0], got["embeddings"][0])]
+        return [(ChunkRecord.from_metadata(meta), 1.0 - float(distance))
+                for meta, distance in zip(got["metadatas"][0], got["distances"][0])]
 
     @_guarded
     def sentences(self, file: str, doc_hash: str) -> dict[int, ChunkRecord]:

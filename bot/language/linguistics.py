@@ -111,23 +111,42 @@ def person_names(text: str) -> list[str]:
     return people
 
 
+# Words that point back to a thing, place or event of the conversation (and person pronouns, when no person
+# fits). "het" is left out: it is mostly an article.
+_POINTERS = _PERSON_PRONOUNS | {"it", "its", "that", "there", "they", "them", "their", "this", "these", "those",
+                                "dat", "daar", "daarvan", "daarover", "daarbij", "die", "dit", "deze", "hun",
+                                "ervan", "erover"}
+
+
 def rewrite_follow_up(question: str, history: Sequence[dict] | None) -> str:
-    """Replace a person pronoun with the most recent person named in the conversation.
+    """Resolve a follow-up against the conversation, without a model.
+
+    A person pronoun becomes the most recent person named: "What did she say after the meeting?" after
+    "Who is Carola Schouten?" becomes "What did Carola Schouten say after the meeting?". Another pointer
+    (it, that, there, they, dat, daar…), or a person pronoun when no person fits, carries the previous turn's
+    topic over: the question the previous answer answered is added in brackets, so that retrieval looks where
+    the conversation was ("When did it close? (Which exhibition broke the visitor record?)").
 
     ``history``: turns as :func:`bot.answering.history.normalise_history` gives them; an assistant turn with
-    ``evidence`` is read from those sentences, one without from its text.
-
-    "What did she say after the meeting?" after "Who is Carola Schouten?" becomes
-    "What did Carola Schouten say after the meeting?". Returns the question unchanged when there is no
-    history, no pronoun, or no person to point to.
+    ``evidence`` is read from those sentences, one without from its text. Returns the question unchanged
+    when there is no history or nothing points back.
     """
     if not history:
         return question
     tokens = words(question)
     pronoun = next((t for t in tokens if t.lower() in _PERSON_PRONOUNS), None)
-    if pronoun is None or person_names(question):
-        return question
-    person = None
+    person = _last_person(history) if pronoun is not None and not person_names(question) else None
+    if person is not None:
+        replacement = person + ("'s" if pronoun.lower() in {"his", "her"} and _is_possessive(tokens, pronoun) else "")
+        return re.sub(r"\b" + re.escape(pronoun) + r"\b", replacement, question, count=1)
+    if any(t.lower() in _POINTERS for t in tokens):
+        topic = _last_topic(history)
+        if topic and topic.lower() not in question.lower():
+            return f"{question} ({topic})"
+    return question
+
+
+def _last_person(history: Sequence[dict]) -> str | None:
     for turn in reversed(history):
         content = turn.get("content") if isinstance(turn, dict) else None
         if not isinstance(content, str):
@@ -139,12 +158,25 @@ def rewrite_follow_up(question: str, history: Sequence[dict] | None) -> str:
         else:  # an answer's plain text (API users): its quotes when it has any
             candidates = person_names(_quoted_or_all(content))
         if candidates:
-            person = candidates[0] if turn.get("role") == "assistant" else candidates[-1]
-            break
-    if person is None:
-        return question
-    replacement = person + ("'s" if pronoun.lower() in {"his", "her"} and _is_possessive(tokens, pronoun) else "")
-    return re.sub(r"\b" + re.escape(pronoun) + r"\b", replacement, question, count=1)
+            return candidates[0] if turn.get("role") == "assistant" else candidates[-1]
+    return None
+
+
+def _last_topic(history: Sequence[dict]) -> str | None:
+    """The question the conversation was last about: as the previous answer understood it, else as asked."""
+    for turn in reversed(history):
+        if not isinstance(turn, dict):
+            continue
+        if turn.get("role") == "assistant" and turn.get("question"):
+            return _without_topic(str(turn["question"]))
+        if turn.get("role") == "user" and isinstance(turn.get("content"), str):
+            return _without_topic(turn["content"])
+    return None
+
+
+def _without_topic(question: str) -> str:
+    """A question without a topic carried over before it: topics do not pile up over many turns."""
+    return re.sub(r"\s*\([^()]*\)$", "", question).strip()
 
 
 def _quoted_or_all(answer_text: str) -> str:
