@@ -105,9 +105,16 @@ def read_all(paths: Sequence[Path], max_bytes: int | None) -> list[ParsedDocumen
     docs, errors = [], []
     for path in paths:
         try:
-            docs.append(read_document(path, max_bytes=max_bytes))
+            doc = read_document(path, max_bytes=max_bytes)
         except DocumentError as exc:
             errors.append(str(exc))
+            continue
+        if not any(paragraph.sentences and not is_heading(paragraph.text, paragraph.sentences)
+                   for paragraph in doc.paragraphs):
+            errors.append(f"{doc.file}: no sentences to answer from (only a title or headings: an article needs "
+                          "paragraphs of full sentences after its title, separated by blank lines)")
+            continue
+        docs.append(doc)
     names = [d.file for d in docs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

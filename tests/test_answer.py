@@ -131,3 +131,26 @@ def test_the_documents_and_the_langchain_retriever_in_a_chain(mode, mode_indexed
     assert set(docs[0].metadata) == {"document", "file", "paragraph", "score", "highlight"}
     assert docs[0].metadata["document"].startswith("Nog geen akkoord")
     assert all(h in docs[0].page_content for h in docs[0].metadata["highlight"])
+
+
+@pytest.mark.parametrize("question", [
+    "Rutte?",  # only a name
+    "Wat is het?",  # only stop words
+    "Wat is the red line van de ChristenUnie?",  # mixed languages
+    "Waht is the ChristenUnei's red lien?",  # typos
+    "How old is Sigrid Kaag?",  # on topic, but the article does not say
+])
+def test_odd_questions_get_an_answer_or_a_clear_abstention(ask, question):
+    a = ask(question)
+    assert isinstance(a, Answer)
+    if a.abstained:
+        assert a.sources == [] and ("does not answer" in a.text or "geeft geen antwoord" in a.text)
+    else:
+        assert a.sources and "«" in a.text
+
+
+def test_an_abstention_names_only_what_no_article_mentions(ask):
+    a = ask("What does GroenLinks think of the plan?")
+    assert a.abstained and "GroenLinks" in a.text
+    b = ask("How many asylum seekers came to the Netherlands last year?")
+    assert "Netherlands" not in b.text.split("They are about")[0].split("It is about")[0]

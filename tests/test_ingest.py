@@ -182,3 +182,12 @@ def test_an_index_of_the_previous_schema_is_refused_and_rebuild_makes_it_usable(
     assert main(["ingest", "--rebuild", "--quiet", str(corpus / SECOND_ARTICLE.name)]) == 0
     index = open_index(fresh_settings, embeddings)
     assert index.status().schema == "2" and list(index.markers()) == [SECOND_ARTICLE.name]
+
+
+def test_an_article_without_sentences_is_refused_with_a_reason(tmp_path):
+    from bot.ingest import read_all
+
+    headings = tmp_path / "headings.txt"
+    headings.write_text("Alleen een titel\n\nEn een kopje\n\nNog een kopje\n", encoding="utf-8")
+    with pytest.raises(DocumentError, match="no sentences to answer from"):
+        read_all([headings], None)

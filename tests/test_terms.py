@@ -1,0 +1,124 @@
+"""Question terms across languages and accents, question types, follow-ups beyond persons (no model)."""
+
+import numpy as np
+import pytest
+
+from bot.answering.decision import DecisionModel, committed_model
+from bot.answering.features import FEATURES, Vocabulary, analyse, vocabulary_words
+from bot.language.linguistics import rewrite_follow_up
+from bot.language.terms import content_terms, fold, has_type, question_type, term_in
+
+SENTENCE = "De Tweede Kamer debatteert over Israël. Duitsland won twee gouden medailles; de Amerikaan werd tweede."
+
+
+def test_folding_ignores_case_and_accents():
+    assert fold("Israël") == fold("ISRAEL") == "israel"
+
+
+@pytest.mark.parametrize("term", ["israel", "house", "germany", "american", "debate", "medals"])
+def test_english_terms_find_their_dutch_forms(term):
+    assert term_in(term, SENTENCE)
+
+
+@pytest.mark.parametrize("term", ["dinner", "belgium", "netherlands", "union"])
+def test_terms_the_text_does_not_have_are_not_found(term):
+    assert not term_in(term, SENTENCE)
+
+
+def test_christian_union_matches_the_compound_christenunie():
+    assert all(term_in(t, "Voor de ChristenUnie is dit een rode lijn.") for t in ("christian", "union"))
+
+
+def test_content_terms_leave_out_function_and_question_words():
+    assert content_terms("What is the ChristenUnie's red line?") == ["christenunie", "red", "line"]
+    assert content_terms("Wat is het?") == []
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How old is Sigrid Kaag?", "number"),
+    ("Hoeveel uur duurde het overleg?", "number"),
+    ("When will the cabinet meet again?", "time"),
+    ("Wanneer praten ze verder?", "time"),
+    ("Who called it chaos?", "person"),
+    ("Which American won the 5 km twice?", "person"),
+    ("Why did the judge give a life sentence?", "reason"),
+    ("Waarom stapte hij naar de rechter?", "reason"),
+    ("Where did the farmers protest?", "place"),
+    ("What is the ChristenUnie's red line?", "other"),
+])
+def test_question_types(question, kind):
+    assert question_type(question) == kind
+
+
+def test_evidence_types():
+    assert has_type("Het overleg duurde bijna vijf uur.", "number")
+    assert not has_type("Rutte sprak van een stap in een proces.", "number")
+    assert has_type("De kabinetsleden praten vrijdag na de ministerraad verder.", "time")
+    assert has_type("Hij deed dat omdat de VVD druk zette.", "reason")
+    assert has_type("Volgens minister Hugo de Jonge is er geen crisis.", "person")
+    assert has_type("Anything at all.", "other")
+
+
+def test_a_term_matches_the_word_that_translates_it():
+    words = vocabulary_words(["Duitsland won twee gouden medailles."])
+    assert "gouden" in words and "twee" in words and "won" in words
+    vectors = np.eye(len(words))
+    vocabulary = Vocabulary({w: i for i, w in enumerate(words)}, vectors)
+    gold = vectors[[words.index("gouden")]]
+    assert vocabulary.similarities(gold, "twee gouden medailles")[0] == pytest.approx(1.0)
+    assert vocabulary.similarities(gold, "twee medailles")[0] == pytest.approx(0.0)
+    assert vocabulary.similarities(gold, "niets bekends")[0] == 0.0
+
+
+def test_the_question_and_its_terms_are_embedded_in_one_batch():
+    analysis = analyse("How many gold medals does Germany have?")
+    assert analysis.texts_to_embed == ["How many gold medals does Germany have?", "gold", "medals", "germany"]
+    assert analysis.kind == "number"
+
+
+def test_the_committed_decision_model_fits_the_current_features():
+    model = committed_model()
+    assert model.features == FEATURES
+    assert 0.0 < model.threshold < 1.0
+    rows = np.zeros((3, len(FEATURES)))
+    assert model.probabilities(rows).shape == (3,)
+
+
+def test_a_model_fitted_on_other_features_is_refused(tmp_path):
+    model = committed_model()
+    stale = DecisionModel(**{**model.__dict__, "features": (*FEATURES, "removed")})
+    stale.save(tmp_path / "decision.json")
+    with pytest.raises(ValueError, match="refit"):
+        DecisionModel.load(tmp_path / "decision.json").probabilities(np.zeros((1, len(FEATURES) + 1)))
+
+
+HISTORY = [
+    {"role": "user", "content": "Which exhibition broke the Rijksmuseum's visitor record?"},
+    {"role": "assistant", "content": "«De Vermeer-tentoonstelling trok 650.000 bezoekers.» [1]",
+     "evidence": ["De Vermeer-tentoonstelling trok 650.000 bezoekers."],
+     "question": "Which exhibition broke the Rijksmuseum's visitor record?"},
+]
+
+
+@pytest.mark.parametrize("follow_up", ["When did it close?", "How many people went there?",
+                                       "Wanneer sloot die?", "What did they sell out?"])
+def test_a_pointer_carries_the_previous_topic_over(follow_up):
+    topic = "Which exhibition broke the Rijksmuseum's visitor record?"
+    assert rewrite_follow_up(follow_up, HISTORY) == f"{follow_up} ({topic})"
+
+
+def test_a_person_pronoun_still_becomes_the_person():
+    history = [{"role": "user", "content": "Who leads D66?"},
+               {"role": "assistant", "content": "x", "evidence": ["Volgens D66-leider Sigrid Kaag was er geen reden."]}]
+    assert rewrite_follow_up("What did she say?", history) == "What did Sigrid Kaag say?"
+
+
+def test_topics_do_not_pile_up_over_turns():
+    history = [*HISTORY, {"role": "user", "content": "When did it close? (Which exhibition broke the record?)"},
+               {"role": "assistant", "content": "x", "evidence": [],
+                "question": "When did it close? (Which exhibition)"}]
+    assert rewrite_follow_up("Why did it close?", history) == "Why did it close? (When did it close?)"
+
+
+def test_no_pointer_no_rewrite():
+    assert rewrite_follow_up("How many tickets were sold?", HISTORY) == "How many tickets were sold?"
