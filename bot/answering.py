@@ -69,10 +69,13 @@ def message_text(content: object) -> str:
     return ""
 
 
-def normalise_history(history: Sequence[dict] | None) -> list[dict]:
+def normalise_history(history: Sequence[dict | Answer] | None) -> list[dict]:
+    """Turns as {"role", "content"} dicts; an :class:`Answer` is the assistant's turn (its text)."""
     turns = []
     for turn in history or []:
-        if isinstance(turn, dict) and turn.get("role") in {"user", "assistant"}:
+        if isinstance(turn, Answer):
+            turns.append({"role": "assistant", "content": turn.text})
+        elif isinstance(turn, dict) and turn.get("role") in {"user", "assistant"}:
             turns.append({"role": turn["role"], "content": message_text(turn.get("content"))})
     return turns
 
