@@ -136,14 +136,14 @@ def ask(question: str, conversation: Conversation | None) -> Iterator[tuple]:
         return
     messages = [*conversation.messages, {"role": "user", "content": question_html(question)},
                 {"role": "assistant", "content": SEARCHING}]
-    yield "", "", messages, conversation
+    yield "", "", list(messages), conversation
     for html, result in replies(question, conversation.history):
         messages[-1] = {"role": "assistant", "content": html}
         if result is not None:
             messages[-2] = {"role": "user", "content": question_html(question, result.language)}
             conversation.history += [{"role": "user", "content": question}, result]
-        conversation.messages = messages
-        yield gr.skip(), gr.skip(), messages, conversation
+        conversation.messages = list(messages)
+        yield gr.skip(), gr.skip(), list(messages), conversation
 
 
 def chat(question: str, history: list[dict] | None = None) -> dict:
