@@ -305,7 +305,7 @@ def build(settings: Settings | None = None) -> gr.Blocks:
         )
         conversation = gr.State(Conversation())
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=320):
+            with gr.Column(scale=3, min_width=320, elem_classes="nb-chat-column"):
                 # The chat shows only HTML that bot.chat_view built and escaped, questions included, so
                 # nothing needs Gradio's Markdown (render_markdown=False) and nothing is parsed back.
                 # autoscroll=False: static/chat.js brings the start of the newest answer into view instead
