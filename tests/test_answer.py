@@ -90,3 +90,31 @@ def test_bad_questions_raise_a_clear_value_error(ask, question):
 def test_control_characters_and_emoji_get_a_sane_answer(ask):
     a = ask("What is the\x00 ChristenUnie's red line? 🤔")
     assert "gezinshereniging" in a.text
+
+
+def eval_questions() -> list[str]:
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).resolve().parent.parent / "bot" / "eval_sets" / "questions.json").read_text())
+    questions = []
+    for item in data["items"]:
+        questions += [item["q"]] if "q" in item else [t["q"] for t in item.get("turns", []) if "q" in t]
+    return questions
+
+
+def test_quoted_text_stays_within_the_cap_on_every_evaluation_question(ask):
+    """The README's "at most ~300 characters are quoted", the pair "sentence before + best sentence" included."""
+    import re
+
+    from bot.answering import MAX_QUOTED_CHARS
+
+    questions = eval_questions()
+    assert len(questions) >= 25
+    too_long = {}
+    for question in questions:
+        a = ask(question)
+        quoted = sum(len(q) for q in re.findall(r"«(.*?)»", a.text))
+        if quoted > MAX_QUOTED_CHARS:
+            too_long[question] = quoted
+    assert not too_long, f"quoted more than {MAX_QUOTED_CHARS} characters: {too_long}"
