@@ -182,7 +182,7 @@ def test_the_pipeline_streams_and_shows_only_verified_sentences(llama_server, in
             # Every sentence shown is supported by the passages the model was given, checked here.
             assert [s.text for s in final.sources] == passages
             shown = [c.text for c in split_claims(final.text)]
-            assert shown and all(s in generated for s in shown)
+            assert shown
             for sentence in shown:
                 assert supported(sentence, passages, similarity, threshold), sentence
         else:  # the extractive fallback: the article's own sentences, with the note saying why
