@@ -131,3 +131,31 @@ def test_the_documents_and_the_langchain_retriever_in_a_chain(mode, mode_indexed
     assert set(docs[0].metadata) == {"document", "file", "paragraph", "score", "highlight"}
     assert docs[0].metadata["document"].startswith("Nog geen akkoord")
     assert all(h in docs[0].page_content for h in docs[0].metadata["highlight"])
+
+
+def eval_questions() -> list[str]:
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).resolve().parent.parent / "bot" / "eval_sets" / "questions.json").read_text())
+    questions = []
+    for item in data["items"]:
+        questions += [item["q"]] if "q" in item else [t["q"] for t in item.get("turns", []) if "q" in t]
+    return questions
+
+
+def test_quoted_text_stays_within_the_cap_on_every_evaluation_question(ask):
+    """The README's "at most ~300 characters are quoted", the pair "sentence before + best sentence" included."""
+    import re
+
+    from bot.answering.extractive import MAX_QUOTED_CHARS
+
+    questions = eval_questions()
+    assert len(questions) >= 25
+    too_long = {}
+    for question in questions:
+        a = ask(question)
+        quoted = sum(len(q) for q in re.findall(r"«(.*?)»", a.text))
+        if quoted > MAX_QUOTED_CHARS:
+            too_long[question] = quoted
+    assert not too_long, f"quoted more than {MAX_QUOTED_CHARS} characters: {too_long}"
