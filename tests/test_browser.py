@@ -1,7 +1,8 @@
 """The chat as people and programs meet it: ``ui.py`` served on a free loopback port, driven by Debian's
 chromium through Playwright, and called over HTTP with gradio_client. Real model, real index.
 
-Browser tests skip when chromium is absent, unless BOT_REQUIRE_BROWSER=1 (set by .ci/run): then they fail.
+Browser tests skip when chromium is absent, unless BOT_REQUIRE_ALL=1 or BOT_REQUIRE_BROWSER=1 (both set by .ci/run):
+then they fail.
 Accessibility: axe-core (pinned in tests/axe/package-lock.json, installed by ``make venv-dev``) is injected into
 the page and must find no violation of impact critical, serious or moderate, on the WCAG 2.0-2.2 A/AA rules and
 axe's best practices; keyboard use, announcements and small screens are checked by hand below.
@@ -9,6 +10,7 @@ axe's best practices; keyboard use, announcements and small screens are checked 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -16,12 +18,15 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "data" / "article-nl-migratie.txt"
@@ -70,8 +75,12 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
-def start_ui(folder: Path, index_dir: Path, **env: str) -> Server:
-    """``python ui.py`` on a free loopback port; returns once it serves pages."""
+def start_ui(folder: Path, index_dir: Path, *, default_host: bool = False, **env: str) -> Server:
+    """``python ui.py`` on a free loopback port; returns once it serves pages.
+
+    ``default_host``: BOT_HOST is left unset (removed from the environment the suite pins, and run from ``folder``
+    so that no `.env` supplies it), so ui.py binds wherever its default says.
+    """
     port = free_port()
     upload_dir = folder / "uploads"
     environment = {
@@ -79,10 +88,13 @@ def start_ui(folder: Path, index_dir: Path, **env: str) -> Server:
         "BOT_UPLOAD_DIR": str(upload_dir), "BOT_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "GRADIO_TEMP_DIR": str(folder / "gradio"), "PYTHONUNBUFFERED": "1", **env,
     }
+    if default_host:
+        del environment["BOT_HOST"]
+        environment.pop("GRADIO_SERVER_NAME", None)
     log = folder / "ui.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "ui.py"], cwd=ROOT, env=environment, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, str(ROOT / "ui.py")], cwd=folder if default_host else ROOT,
+                                   env=environment, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}/", process, log, upload_dir)
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
@@ -143,9 +155,7 @@ def browser():
         except ImportError:
             reason = "the Playwright Python client is not installed (pip install -r requirements-dev.txt)"
     if reason:
-        if os.environ.get("BOT_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason}; BOT_REQUIRE_BROWSER=1 requires the browser tests to run", pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail(reason, "BOT_REQUIRE_BROWSER")  # fails instead under BOT_REQUIRE_ALL=1 (CI)
     with sync_playwright() as playwright:  # never downloads a browser: it drives the system chromium
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
@@ -416,21 +426,54 @@ def test_gradio_client_chat_endpoint_returns_answer_and_sources(server):
         client.predict("", api_name="/chat")
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of every socket listening on ``port`` (IPv4 and IPv6), from /proc/net/tcp{,6}."""
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, port_hex = local.partition(":")
+            if state != "0A" or int(port_hex, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            # /proc prints each 32-bit word in host (little-endian) order
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add(socket.inet_ntop(family, raw))
+    return found
+
+
 def test_login_setting_protects_the_chat_and_errors_reach_api_clients(tmp_path):
     from gradio_client import Client
 
     empty_index = tmp_path / "no-index"  # nothing ingested: the bot must say so, clearly
-    protected = start_ui(tmp_path, empty_index, BOT_AUTH="redactie:geheim")
+    # BOT_HOST unset: the default must be loopback (the suite's pinned BOT_HOST=127.0.0.1 is removed for this)
+    protected = start_ui(tmp_path, empty_index, default_host=True, BOT_AUTH="redactie:geheim")
     try:
+        port = int(protected.url.rstrip("/").rsplit(":", 1)[1])
+        assert listening_addresses(port) == {"127.0.0.1"}, listening_addresses(port)  # loopback only, by default
+        assert f"Running on local URL:  {protected.url.rstrip('/')}" in protected.log_tail()
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(protected.url + "config", timeout=10)
         assert refused.value.code == 401
-        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own kinds
+        # A wrong password is refused as such: Gradio's login answers 400 "Incorrect credentials." (the same form
+        # with the right password succeeds), and gradio_client reports that it could not log in.
+        def login(password: str) -> tuple[int, dict]:
+            form = urllib.parse.urlencode({"username": "redactie", "password": password}).encode()
+            try:
+                with urllib.request.urlopen(protected.url + "login", data=form, timeout=10) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                return exc.code, json.loads(exc.read())
+
+        assert login("fout") == (400, {"detail": "Incorrect credentials."})
+        assert login("geheim") == (200, {"success": True})
+        with pytest.raises(ValueError, match=rf"^Could not login to {re.escape(protected.url)}\.$"):
             Client(protected.url, auth=("redactie", "fout"), verbose=False)
         client = Client(protected.url, auth=("redactie", "geheim"), verbose=False)
         with pytest.raises(Exception, match="No index yet"):
             client.predict("What is the ChristenUnie's red line?", api_name="/chat")
-        assert f"Running on local URL:  {protected.url.rstrip('/')}" in protected.log_tail()  # loopback only
     finally:
         stop(protected)
 
