@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test venv venv-dev model index eval bench lint clean
+.PHONY: run test test-fast venv venv-dev model index eval bench lint clean
 
 run: venv model index
 	$(PY) ui.py
@@ -17,6 +17,11 @@ run: venv model index
 test: venv-dev model index
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier alone: no model, no server, no browser (tests/fake_encoder.py); under a minute.
+test-fast: venv-dev
+	$(PY) -m ruff check .
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # The virtualenv is rebuilt only when a requirements file changes (stamp = hash of the files).
 REQ_HASH = $(shell cat requirements.txt constraints.txt | sha256sum | cut -c1-16)

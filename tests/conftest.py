@@ -65,6 +65,70 @@ ARTICLE = ROOT / "data" / "article-nl-migratie.txt"
 SECOND_ARTICLE = ROOT / "tests" / "data" / "article-nl-fietsenstalling.txt"
 
 
+# ---------------------------------------------------------------- the two tiers (pyproject.toml: markers)
+#
+# `slow` marks every test that needs the real model, a Chroma server, a browser, ui.py or an LLM server; the fast
+# tier (`pytest -m "not slow"`) is everything else, on tests/fake_encoder.py where it needs embeddings. `browser`,
+# `server` and `llm_smoke` imply `slow` (added here). An unmarked test that asks for the real index, or loads the
+# real model, fails (below), so that the fast tier stays fast and a missing mark is found at once.
+
+IMPLY_SLOW = ("browser", "server", "llm_smoke")
+REAL_FIXTURES = {"indexed", "mode_indexed", "server_indexed", "chroma_server", "server_settings", "ui_index", "server",
+                 "browser", "llama_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = []
+    for item in items:
+        if not item.get_closest_marker("slow") and any(item.get_closest_marker(m) for m in IMPLY_SLOW):
+            item.add_marker(pytest.mark.slow)
+        if not item.get_closest_marker("slow") and REAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            unmarked.append(f"{item.nodeid} ({', '.join(sorted(REAL_FIXTURES & set(item.fixturenames)))})")
+    if unmarked:
+        raise pytest.UsageError("tests that use the real model or a server must be marked slow:\n  "
+                                + "\n  ".join(unmarked))
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_load_no_model(request, monkeypatch):
+    """In a test not marked slow, loading the real embedding model is an error (use tests/fake_encoder.py)."""
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    import bot.model.embedding
+
+    def refuse(settings):
+        raise AssertionError(f"{request.node.nodeid} is not marked slow but loads the real embedding model: mark it "
+                             "@pytest.mark.slow, or use the fake encoder (the fake_bot fixture)")
+
+    monkeypatch.setattr(bot.model.embedding, "load_model", refuse)
+    yield
+
+
+@pytest.fixture()
+def fake_bot(tmp_path, monkeypatch):
+    """The service (bot.answer, Bot, the UI's functions), ingestion and the CLI on the fake encoder
+    (tests/fake_encoder.py) and its simple decision, over a private empty index and upload folder: the
+    process-wide settings."""
+    import bot.answering.extractive
+    import bot.answering.service
+    import bot.model.embedding
+    from bot.settings import get_settings
+    from tests.fake_encoder import FakeEmbeddings, simple_decision
+
+    monkeypatch.setattr(bot.model.embedding, "BotEmbeddings", FakeEmbeddings)  # what the CLI imports
+    monkeypatch.setattr(bot.answering.service, "BotEmbeddings", FakeEmbeddings)  # what Bot builds
+    monkeypatch.setattr(bot.answering.extractive, "committed_model", simple_decision)
+    monkeypatch.setenv("BOT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("BOT_UPLOAD_DIR", str(tmp_path / "uploads"))
+    get_settings.cache_clear()
+    bot.answering.service.reset_bot()
+    yield get_settings()
+    bot.answering.service.reset_bot()
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
 

@@ -8,6 +8,8 @@ import pytest
 
 from bot import Answer, Source, answer
 
+pytestmark = pytest.mark.slow  # the real model and index, embedded and on a `chroma run` server
+
 
 @pytest.fixture(scope="module")
 def ask(mode, mode_indexed, mode_settings):

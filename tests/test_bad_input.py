@@ -20,6 +20,8 @@ from bot.language.text import DocumentError
 from bot.model.embedding import BotEmbeddings
 from tests.conftest import ARTICLE, ROOT
 
+pytestmark = pytest.mark.slow  # the real model (Hypothesis over real answers, real ingestion)
+
 # The documented ValueErrors, whole: anything else (an internal ValueError) fails the property.
 ERRORS = re.compile(r"Please type a question: this one is empty\.|"
                     r"The question is [\d,]+ characters long; the limit is 2,000\. Please shorten it\.|"

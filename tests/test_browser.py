@@ -28,6 +28,8 @@ import pytest
 
 from tests.conftest import skip_or_fail
 
+pytestmark = pytest.mark.slow  # ui.py, chromium and the real model
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "data" / "article-nl-migratie.txt"
 SECOND_ARTICLE = ROOT / "tests" / "data" / "article-nl-fietsenstalling.txt"

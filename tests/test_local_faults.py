@@ -27,6 +27,8 @@ from bot.model.embedding import BotEmbeddings, ModelMissingError
 from tests.conftest import ROOT, SECOND_ARTICLE, required, skip_or_fail
 from tests.servers import bot_env, forget_open_index
 
+pytestmark = pytest.mark.slow  # the real model, real mounts
+
 NOTE = "Korte notitie\n\nDe gemeente opent een loket. Het is elke dinsdag open.\n\nAanmelden kan vanaf maandag."
 
 

@@ -88,6 +88,7 @@ def test_project_lock_pins_25_wheels_and_the_model_files():
     assert "model.safetensors" in lock.files
 
 
+@pytest.mark.slow  # hashes the real model (1.2 GB)
 def test_the_assembled_model_matches_every_pin(settings):
     verify_model_dir(settings.model_dir)
 

@@ -19,6 +19,7 @@ def run(question: str, conversation: ui.Conversation | None = None) -> list[tupl
     return list(ui.ask(question, conversation or ui.Conversation()))
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
 def test_extractive_answer_appears_at_once_with_its_sources_and_no_added_pause():
     started = time.monotonic()
@@ -30,6 +31,7 @@ def test_extractive_answer_appears_at_once_with_its_sources_and_no_added_pause()
     assert elapsed < 60
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
 def test_the_conversation_keeps_questions_and_answer_objects_and_follow_ups_use_them():
     conversation = ui.Conversation()
@@ -45,6 +47,7 @@ def test_the_conversation_keeps_questions_and_answer_objects_and_follow_ups_use_
     assert len(conversation.messages) == 4 and "makkelijk" in conversation.messages[-1]["content"]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
 def test_an_empty_question_does_nothing_and_a_refused_one_stays_in_the_box():
     conversation = ui.Conversation()
@@ -59,6 +62,7 @@ def test_an_empty_question_does_nothing_and_a_refused_one_stays_in_the_box():
     assert conversation.history == [] and conversation.messages == []
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
 def test_what_people_type_is_shown_as_text():
     conversation = ui.Conversation()
@@ -68,12 +72,14 @@ def test_what_people_type_is_shown_as_text():
     assert conversation.history[0] == {"role": "user", "content": ATTACK}
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
 def test_chat_abstains_visibly():
     final = list(ui.respond("What does the PVV want?", []))[-1]
     assert "nb-abstention" in final and "Not in the article" in final and "nb-sources" not in final
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
 def test_api_function_returns_text_and_sources():
     result = ui.chat("Wat is de rode lijn van de ChristenUnie?")
@@ -140,6 +146,7 @@ def test_upload_too_large_is_refused_with_the_limit(upload_settings, tmp_path):
     assert not upload_settings.upload_dir.exists() or not any(upload_settings.upload_dir.iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
 def test_upload_cannot_replace_a_document_indexed_from_elsewhere(upload_settings, tmp_path):
     status, documents = ui.add_document(_file(tmp_path / "in", "article-nl-migratie.txt", "Kaping\n\nWeg ermee."))

@@ -9,6 +9,8 @@ import ui
 from bot.answering import answer, get_bot, reset_bot
 from bot.settings import get_settings
 
+pytestmark = pytest.mark.slow  # the real model
+
 
 @pytest.fixture()
 def private_chat(tmp_path, monkeypatch):
