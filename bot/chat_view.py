@@ -4,6 +4,10 @@ Article text, uploaded documents and questions are data, never markup: everythin
 document or a person goes through :func:`html.escape`, so ``<script>`` or ``<img onerror=…>`` is shown
 as text. Each rendered block is a single line of HTML, which Markdown passes through unchanged (an HTML
 block ends at a blank line only), so Markdown syntax inside article text has no effect either.
+
+The view also decides how an answer reads: sources are numbered in the order the answer first cites them
+(:func:`in_citation_order`; the :class:`Answer` itself is left as the API returns it), quotes and passages
+carry their own language (``lang="nl"``), and :func:`announcement` is the plain text a screen reader hears.
 """
 
 from __future__ import annotations
@@ -14,20 +18,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.answering import Answer, Source
+from bot.language.linguistics import language_of
 
 MARKER = re.compile(r"\[(\d+)\]")
-# Characters with a meaning in Markdown; escaped with a backslash in text shown through Markdown.
-MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|~$"
-_MARKDOWN_SPECIAL = re.compile("([" + re.escape(MARKDOWN_SPECIALS) + "])")
-_MARKDOWN_ESCAPED = re.compile(r"\\([" + re.escape(MARKDOWN_SPECIALS) + "])")
-_REPLY_TEXT = re.compile(r'<div class="nb-text"[^>]*>(.*?)</div>', re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
+QUOTE = re.compile(r"«[^«»]*»")
 
 WORDS = {
     "en": {
         "sources": "Sources",
         "related": "related, not quoted",
         "paragraph": "paragraph",
+        "source": "source",
         "not_answered": "Not in the article",
         "uploaded": "uploaded",
         "paragraphs": "paragraphs",
@@ -36,6 +37,7 @@ WORDS = {
         "sources": "Bronnen",
         "related": "verwant, niet geciteerd",
         "paragraph": "alinea",
+        "source": "bron",
         "not_answered": "Niet in het artikel",
         "uploaded": "geüpload",
         "paragraphs": "alinea's",
@@ -48,24 +50,16 @@ def escape(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def literal_markdown(text: str) -> str:
-    """Text that a Markdown renderer shows exactly as typed: no tags, no emphasis, no links, no images.
-
-    :func:`from_literal_markdown` reverses it exactly.
-    """
-    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", text), quote=False)
-
-
-def from_literal_markdown(text: str) -> str:
-    return _MARKDOWN_ESCAPED.sub(r"\1", html.unescape(text))
-
-
 def _words(language: str) -> dict[str, str]:
     return WORDS.get(language, WORDS["en"])
 
 
-def text_with_markers(text: str) -> str:
-    """Escaped answer text whose ``[n]`` citation markers are styled like the numbers of the sources."""
+def _language(text: str) -> str:
+    """The language of a quote or passage, for its ``lang`` attribute."""
+    return language_of(text)
+
+
+def _with_markers(text: str) -> str:
     pieces = []
     last = 0
     for match in MARKER.finditer(text):
@@ -74,6 +68,42 @@ def text_with_markers(text: str) -> str:
         last = match.end()
     pieces.append(escape(text[last:]))
     return "".join(pieces)
+
+
+def text_with_markers(text: str, language: str = "en") -> str:
+    """Escaped answer text whose ``[n]`` citation markers are styled like the numbers of the sources, and
+    whose «quotes» carry their own language when it differs from the answer's."""
+    pieces = []
+    last = 0
+    for match in QUOTE.finditer(text):
+        pieces.append(_with_markers(text[last:match.start()]))
+        quoted = _with_markers(match.group())
+        lang = _language(match.group())
+        pieces.append(f'<span lang="{lang}">{quoted}</span>' if lang != language else quoted)
+        last = match.end()
+    pieces.append(_with_markers(text[last:]))
+    return "".join(pieces)
+
+
+def citation_order(text: str) -> dict[int, int]:
+    """Old number → new number, in the order the text first cites them ("[2] … [1]" → {2: 1, 1: 2})."""
+    order: dict[int, int] = {}
+    for match in MARKER.finditer(text):
+        order.setdefault(int(match.group(1)), len(order) + 1)
+    return order
+
+
+def renumber(text: str, order: dict[int, int]) -> str:
+    return MARKER.sub(lambda m: f"[{order.get(int(m.group(1)), int(m.group(1)))}]", text)
+
+
+def in_citation_order(answer: Answer) -> tuple[str, list[Source]]:
+    """The answer's text and sources with the sources numbered by first citation: the first source the text
+    cites is [1]. Sources it does not cite keep their order after the cited ones."""
+    cited = [n for n in citation_order(answer.text) if 1 <= n <= len(answer.sources)]
+    rest = [n for n in range(1, len(answer.sources) + 1) if n not in cited]
+    order = {old: new for new, old in enumerate([*cited, *rest], 1)}
+    return renumber(answer.text, order), [answer.sources[old - 1] for old in [*cited, *rest]]
 
 
 def _spans(passage: str, sentences: Iterable[str]) -> list[tuple[int, int]]:
@@ -114,7 +144,8 @@ def source_html(number: int, source: Source, language: str) -> str:
     return (
         f'<div class="nb-source"><div class="nb-source-head"><span class="nb-marker">[{number}]</span> '
         f'<span class="nb-doc">{escape(source.document)}</span> <span class="nb-where">{where}</span></div>'
-        f'<p class="nb-passage">{highlighted_passage(source.text, source.highlight)}</p></div>'
+        f'<p class="nb-passage" lang="{_language(source.text)}">'
+        f'{highlighted_passage(source.text, source.highlight)}</p></div>'
     )
 
 
@@ -127,35 +158,57 @@ def sources_html(sources: Sequence[Source], language: str, *, open_: bool = True
     return f'<details class="nb-sources"{" open" if open_ else ""}><summary>{summary}</summary>{body}</details>'
 
 
+def plain(text: str) -> str:
+    """Answer text as a screen reader should hear it: no ``[n]`` markers."""
+    return " ".join(re.sub(r"\s*\[\d+\]", "", text).split())
+
+
+def announcement(answer: Answer) -> str:
+    """What is announced once an answer is complete: its text, then how many sources it has."""
+    text, sources = in_citation_order(answer)
+    if answer.abstained or not sources:
+        return plain(text)
+    words = _words(answer.language)
+    count = f"{len(sources)} {words['source'] if len(sources) == 1 else words['sources'].lower()}"
+    return f"{plain(text)} {count}."
+
+
+def announce_html(text: str) -> str:
+    """What the page's live region says once a message is complete: hidden text inside the message, which
+    static/chat.js copies into the region (the chat's sanitiser keeps no ``data-`` attributes)."""
+    return f'<div class="nb-announce" hidden>{escape(text)}</div>'
+
+
 def answer_html(answer: Answer) -> str:
     """The final chat message for an :class:`Answer`: its text, then its sources; an abstention as such."""
-    language = html.escape(answer.language if answer.language in WORDS else "en")
-    text = f'<div class="nb-text">{text_with_markers(answer.text)}</div>'
+    language = answer.language if answer.language in WORDS else "en"
+    text, sources = in_citation_order(answer)
+    body = f'<div class="nb-text">{text_with_markers(text, language)}</div>'
+    said = announce_html(announcement(answer))
     if answer.abstained:
         label = f'<div class="nb-label">{_words(language)["not_answered"]}</div>'
-        return f'<div class="nb-reply nb-abstention" lang="{language}">{label}{text}</div>'
+        return f'<div class="nb-reply nb-abstention" lang="{language}">{label}{body}{said}</div>'
     note = f'<div class="nb-note">{escape(answer.note)}</div>' if answer.note else ""
-    return (f'<div class="nb-reply nb-answer" lang="{language}">{text}{note}'
-            f"{sources_html(answer.sources, language)}</div>")
+    return (f'<div class="nb-reply nb-answer" lang="{language}">{body}{note}'
+            f'{sources_html(sources, language)}{said}</div>')
 
 
 def partial_answer_html(text: str) -> str:
-    """What is shown while an answer streams in."""
+    """What is shown while an answer streams in (markers numbered by first citation, like the final one)."""
+    text = renumber(text, citation_order(text))
     return f'<div class="nb-reply nb-answer nb-streaming"><div class="nb-text">{text_with_markers(text)}</div></div>'
+
+
+def question_html(question: str, language: str | None = None) -> str:
+    """A question as typed, shown as text (line breaks kept, no Markdown, no markup)."""
+    lang = f' lang="{language}"' if language in WORDS else ""
+    return f'<div class="nb-question"{lang}>{"<br>".join(escape(line) for line in question.splitlines())}</div>'
 
 
 def problem_html(title: str, message: str) -> str:
     """A problem (bad question, index or model unavailable) shown in the chat as a message, not a crash."""
-    return (f'<div class="nb-reply nb-problem" role="alert"><div class="nb-label">{escape(title)}</div>'
-            f'<div class="nb-text">{escape(message)}</div></div>')
-
-
-def reply_text(reply: str) -> str:
-    """The plain answer text of a rendered reply (what :func:`answer` returned), for the chat history."""
-    match = _REPLY_TEXT.search(reply)
-    if not match or "nb-problem" in reply[:match.start()]:
-        return ""
-    return html.unescape(_TAG.sub("", match.group(1)))
+    return (f'<div class="nb-reply nb-problem"><div class="nb-label">{escape(title)}</div>'
+            f'<div class="nb-text">{escape(message)}</div>{announce_html(f"{title}. {message}")}</div>')
 
 
 @dataclass(frozen=True)
@@ -182,6 +235,11 @@ def documents_html(documents: Sequence[IndexedDocument], language: str = "en") -
 
 
 def status_html(message: str, *, ok: bool) -> str:
-    """The result of an upload."""
+    """The result of an upload (shown inside the page's one status region, which announces it)."""
     kind = "nb-ok" if ok else "nb-error"
-    return f'<div class="nb-status {kind}" role="status">{escape(message)}</div>'
+    return f'<div class="nb-status {kind}">{escape(message)}</div>'
+
+
+def input_error_html(message: str) -> str:
+    """Why a question was not sent (it stays in the box), shown beside the box."""
+    return f'<div class="nb-input-error">{escape(message)}{announce_html(message)}</div>'

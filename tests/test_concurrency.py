@@ -8,6 +8,8 @@ import pytest
 
 from bot import answer
 
+pytestmark = pytest.mark.slow  # the real model
+
 QUESTIONS = [
     "What is the ChristenUnie's red line?",
     "Wat is de rode lijn van de ChristenUnie?",

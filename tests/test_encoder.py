@@ -61,6 +61,7 @@ def test_other_layouts_are_left_to_sentence_transformers(settings, tmp_path):
     assert not supports(tmp_path / "nowhere")
 
 
+@pytest.mark.slow
 def test_sentence_transformers_by_default_and_the_lean_encoder_when_asked(settings):
     from bot.model.embedding import BotEmbeddings
 
@@ -119,6 +120,7 @@ def test_a_cold_answer_imports_only_what_it_uses(indexed, settings, encoder, exp
     assert result["imported"] == expected
 
 
+@pytest.mark.slow
 def test_reingesting_unchanged_documents_imports_no_model_runtime(indexed, settings):
     probe = (
         "import json, sys\n"
@@ -149,6 +151,7 @@ def test_bot_ask_prints_the_answer_and_exits_with_its_status(indexed, settings):
     assert refused.stderr.startswith("error: ") and refused.stdout == ""
 
 
+@pytest.mark.slow
 def test_a_reader_that_goes_away_gets_no_traceback(indexed, settings):
     """`python -m bot status | head -1`: the closed pipe ends the command quietly."""
     env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection}

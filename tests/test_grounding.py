@@ -66,6 +66,7 @@ def paragraphs():
     return [p.text for p in read_document(ARTICLE).paragraphs]
 
 
+@pytest.mark.slow
 def test_the_real_model_keeps_translations_and_drops_inventions(checker, paragraphs):
     passages = [paragraphs[8], paragraphs[3]]
     verdict = checker.check(
@@ -85,6 +86,7 @@ def test_the_real_model_keeps_translations_and_drops_inventions(checker, paragra
     assert verdict.kept[1].evidence == "Oorlogsvluchtelingen krijgen een B-status, met minder rechten."
 
 
+@pytest.mark.slow
 def test_only_the_refusal_phrase_is_a_refusal(checker, paragraphs):
     assert checker.check("The article does not answer this question.", [paragraphs[8]], REFUSALS).refusal
     mixed = checker.check("The article does not answer this question. War refugees would get a B-status, with "

@@ -68,6 +68,7 @@ def test_chunks_carry_their_metadata():
     assert len({c.id for c in chunks}) == len(chunks)
 
 
+@pytest.mark.slow
 def test_ingesting_twice_computes_no_embedding_and_writes_nothing(store_and_embeddings, fresh_settings, corpus):
     store, _ = store_and_embeddings
     before = snapshot(store)
@@ -80,6 +81,7 @@ def test_ingesting_twice_computes_no_embedding_and_writes_nothing(store_and_embe
     assert snapshot(store) == before
 
 
+@pytest.mark.slow
 def test_editing_a_paragraph_changes_only_that_document(store_and_embeddings, corpus):
     store, embeddings = store_and_embeddings
     before = snapshot(store)
@@ -100,6 +102,7 @@ def test_editing_a_paragraph_changes_only_that_document(store_and_embeddings, co
     )
 
 
+@pytest.mark.slow
 def test_prune_removes_documents_that_are_gone(store_and_embeddings, corpus):
     store, embeddings = store_and_embeddings
     (corpus / SECOND_ARTICLE.name).unlink()
@@ -109,6 +112,7 @@ def test_prune_removes_documents_that_are_gone(store_and_embeddings, corpus):
     assert list(store.complete_documents()) == ["article-nl-migratie.txt"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "content"),
     [("empty.txt", b""), ("binary.txt", b"\x89PNG\x00\x00"), ("latin1.txt", "Één café".encode("latin-1")),
@@ -125,6 +129,7 @@ def test_a_bad_file_changes_nothing(store_and_embeddings, corpus, name, content)
     assert snapshot(store) == before
 
 
+@pytest.mark.slow
 def test_another_model_gets_a_clear_message(store_and_embeddings, fresh_settings):
     other = fresh_settings.model_copy(update={"model": "sentence-transformers/all-MiniLM-L6-v2"})
     expected = r"built with the embedding model 'embeddinggemma-300m \(document prompt.*--rebuild"
@@ -132,6 +137,7 @@ def test_another_model_gets_a_clear_message(store_and_embeddings, fresh_settings
         open_index(other, BotEmbeddings(other))
 
 
+@pytest.mark.slow
 def test_half_ingested_document_is_not_served_and_is_completed_next_run(fresh_settings, corpus):
     embeddings = BotEmbeddings(fresh_settings)
     store = open_index(fresh_settings, embeddings)
@@ -151,6 +157,7 @@ def test_half_ingested_document_is_not_served_and_is_completed_next_run(fresh_se
     assert store.chunks.count() == len(chunk_document(doc))
 
 
+@pytest.mark.slow
 def test_an_index_of_the_previous_schema_is_refused_and_rebuild_makes_it_usable(fresh_settings, corpus, monkeypatch):
     """An index written by the code before schema 2 (schema "1", the model's name without its document prompt)
     is refused with the rebuild command; `bot ingest --rebuild` rebuilds it."""

@@ -19,7 +19,7 @@ from bot.answering import Answer, Bot
 from bot.settings import Settings
 from tests.llm_server import Reply, Request, ScriptedLLMServer
 
-pytestmark = pytest.mark.usefixtures("indexed")
+pytestmark = [pytest.mark.usefixtures("indexed"), pytest.mark.slow]  # the real model and index
 
 TIMEOUT = 2.0
 RED_LINE_NL = "Wat is de rode lijn van de ChristenUnie?"

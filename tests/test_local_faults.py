@@ -2,12 +2,14 @@
 
 Each gives a clear, typed error and writes nothing half. The read-only folder is a real read-only bind
 mount and the full disk a real 4 MB tmpfs (both need root, as on the team's machines and CI; without
-it a chmod is used for read-only, and the disk test is skipped).
+it a chmod is used for read-only, and the disk test is skipped, except under BOT_REQUIRE_ALL=1 (CI), where
+a missing root or a failing mount fails the test).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,8 +24,10 @@ from bot.answering.retrieval import Retriever
 from bot.index import DiskFullError, IndexReadOnlyError, open_index
 from bot.ingest import ingest
 from bot.model.embedding import BotEmbeddings, ModelMissingError
-from tests.conftest import ROOT, SECOND_ARTICLE
+from tests.conftest import ROOT, SECOND_ARTICLE, required, skip_or_fail
 from tests.servers import bot_env, forget_open_index
+
+pytestmark = pytest.mark.slow  # the real model, real mounts
 
 NOTE = "Korte notitie\n\nDe gemeente opent een loket. Het is elke dinsdag open.\n\nAanmelden kan vanaf maandag."
 
@@ -31,11 +35,13 @@ NOTE = "Korte notitie\n\nDe gemeente opent een loket. Het is elke dinsdag open.\
 def mount(*args: str) -> None:
     done = subprocess.run(["mount", *args], capture_output=True, text=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount here ({done.stderr.strip()})")
+        skip_or_fail(f"cannot mount here ({done.stderr.strip()})")
 
 
 @contextmanager
 def read_only(folder: Path) -> Iterator[None]:
+    if os.geteuid() != 0 and required():
+        skip_or_fail("a real read-only bind mount needs root (here only the chmod stand-in could run)")
     if os.geteuid() == 0:  # root ignores permission bits: a read-only bind mount is the real thing
         mount("--bind", "-o", "ro", str(folder), str(folder))
         try:
@@ -89,7 +95,7 @@ def small_disk(tmp_path) -> Iterator[Path]:
     disk = tmp_path / "disk"
     disk.mkdir()
     if os.geteuid() != 0:
-        pytest.skip("simulating a full disk needs a tmpfs mount (root)")
+        skip_or_fail("simulating a full disk needs a tmpfs mount (root)")
     mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk))
     yield disk
     if subprocess.run(["umount", str(disk)]).returncode != 0:
@@ -173,6 +179,11 @@ def test_broken_model_files_give_a_clear_error_and_write_nothing(tmp_path, fresh
     with pytest.raises(ModelMissingError) as error:
         ingest(store, embeddings, [note], progress=False)
     assert "embedding model" in str(error.value) and str(settings.model_dir) in str(error.value)
+    # Caught by the check at load (the marker's sizes): it names the file and how to repair the folder.
+    named = "config.json" if damage == "garbage config" else "model.safetensors"
+    expected = "is missing" if damage == "missing weights" else r"is \d+ bytes, it was \d+ bytes when verified"
+    assert re.search(rf"damaged: {re.escape(named)} {expected}", str(error.value)), str(error.value)
+    assert "python -m bot.model_fetch --repair" in str(error.value)
     assert store.chunks.count() == 0 and store.complete_documents() == {}
     if damage == "missing weights":
         cli = subprocess.run([sys.executable, "-m", "bot", "ingest", "--quiet", str(note)], cwd=ROOT,

@@ -109,7 +109,7 @@ def test_terminal_chat_survives_a_server_outage(tmp_path, settings):
         assert "Cannot reach the Chroma server" in seen
         server.start()
         assert run_bot(server_settings, "ingest", "--quiet", str(SECOND_ARTICLE)).returncode == 0
-        out, err = chat.communicate(QUESTION + "\n\n", timeout=900)
+        out, err = chat.communicate(QUESTION + "\n\n", timeout=600)
     finally:
         if chat.poll() is None:
             chat.kill()
@@ -137,7 +137,7 @@ def test_several_processes_ingesting_at_once_leave_exact_counts(tmp_path, server
     processes = [subprocess.Popen([sys.executable, "-m", "bot", "ingest", "--quiet", *map(str, paths)], cwd=ROOT,
                                   env=bot_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for paths in orders]
-    results = [p.communicate(timeout=1800) for p in processes]
+    results = [p.communicate(timeout=600) for p in processes]  # inside pytest's --timeout=900
     assert [p.returncode for p in processes] == [0, 0, 0], [err[-2000:] for _, err in results]
 
     written, unchanged = map(sum, zip(*(summary(out) for out, _ in results)))
@@ -173,6 +173,34 @@ def test_a_hung_server_is_an_error_not_a_hang(tmp_path, settings):
         with pytest.raises(StoreUnavailableError, match=r"Cannot reach the Chroma server .*(?i:timed out|timeout)"):
             open_index(hung, BotEmbeddings(hung))
         assert time.monotonic() - started < 30
+    finally:
+        os.killpg(server.process.pid, signal.SIGCONT)
+        server.stop()
+
+
+def test_a_server_that_hangs_mid_session_hits_the_request_timeout(tmp_path, settings, monkeypatch):
+    """Up at start, then it accepts connections and never answers (SIGSTOP): the request timeout (60 s in the
+    README; 3 s here, the same code path) ends the question with a clear error instead of a hang."""
+    import bot.index.store
+    from bot.answering import Bot
+    from bot.ingest import ingest
+
+    assert bot.index.store.REQUEST_TIMEOUT_SECONDS == 60.0  # what the README promises
+    monkeypatch.setattr(bot.index.store, "REQUEST_TIMEOUT_SECONDS", 3.0)
+    server = ChromaServer(tmp_path / "chroma").start()
+    hung = settings.model_copy(update={"chroma_url": server.url, "collection": "hung-mid-session"})
+    try:
+        embeddings = BotEmbeddings(hung)
+        ingest(open_index(hung, embeddings), embeddings, [SECOND_ARTICLE], progress=False)
+        chat = Bot(hung)
+        assert "6500" in chat.answer(QUESTION).text
+        os.killpg(server.process.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match=rf"Cannot reach the Chroma server at {server.url} "
+                                                        r".*(?i:timed out|timeout)"):
+            chat.answer(QUESTION)
+        waited = time.monotonic() - started
+        assert 2.5 < waited < 30, f"{waited:.1f} s: not the request timeout"
     finally:
         os.killpg(server.process.pid, signal.SIGCONT)
         server.stop()

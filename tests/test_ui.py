@@ -1,13 +1,13 @@
 """ui.py in-process: the chat and API functions over the real model and index, upload checks, login setting."""
 
-from itertools import pairwise
+import time
 from pathlib import Path
 
 import gradio as gr
 import pytest
 
 import ui
-from bot.chat_view import reply_text
+from bot.answering import Answer
 from bot.index import IndexMissingError, ModelMismatchError, StoreUnavailableError
 from bot.language.text import DocumentError
 from bot.model.embedding import ModelMissingError
@@ -15,50 +15,71 @@ from bot.model.embedding import ModelMissingError
 ATTACK = '<img src=x onerror="alert(1)"> <script>alert(2)</script> **not bold**'
 
 
-def as_chatbot_history(*turns: tuple[str, str]) -> list[dict]:
-    """History as gr.ChatInterface hands it to the chat function (Gradio 6: normalised messages)."""
-    return [{"role": role, "content": [{"type": "text", "text": text}], "metadata": None, "options": None}
-            for role, text in turns]
+def run(question: str, conversation: ui.Conversation | None = None) -> list[tuple]:
+    return list(ui.ask(question, conversation or ui.Conversation()))
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
-def test_chat_streams_the_answer_sentence_by_sentence_then_adds_the_sources():
+def test_extractive_answer_appears_at_once_with_its_sources_and_no_added_pause():
+    started = time.monotonic()
     updates = list(ui.respond("What is the ChristenUnie's red line?", []))
-    partial, final = updates[:-1], updates[-1]
-    assert len(partial) >= 2
-    assert all("nb-streaming" in u and "nb-sources" not in u for u in partial)
-    texts = [reply_text(u).rstrip() for u in updates]
-    assert all(len(a) < len(b) and b.startswith(a) for a, b in pairwise(texts[:-1]))  # growing
-    assert texts[-2] == texts[-1] and "gezinshereniging" in texts[-1]  # all of it streamed
-    assert "nb-sources" in final and "<mark>Voor de ChristenUnie is dit een rode lijn.</mark>" in final
+    elapsed = time.monotonic() - started
+    assert "nb-sources" in updates[-1] and "<mark>Voor de ChristenUnie is dit een rode lijn.</mark>" in updates[-1]
+    assert all("nb-streaming" in u and "nb-sources" not in u for u in updates[:-1])
+    assert not hasattr(ui, "STREAM_PAUSE_SECONDS") and "time.sleep" not in Path(ui.__file__).read_text()
+    assert elapsed < 60
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
-def test_chat_follow_up_reads_the_history_as_shown_in_the_chat():
-    first = list(ui.respond("Who is Carola Schouten?", []))[-1]
-    history = as_chatbot_history(("user", "Who is Carola Schouten?"), ("assistant", first))
-    follow = list(ui.respond("And what did she say after the meeting?", history))[-1]
-    assert "makkelijk" in reply_text(follow)
-    assert ui.plain_history(history) == [
-        {"role": "user", "content": "Who is Carola Schouten?"},
-        {"role": "assistant", "content": reply_text(first)},
-    ]
+def test_the_conversation_keeps_questions_and_answer_objects_and_follow_ups_use_them():
+    conversation = ui.Conversation()
+    first = run("Who is Carola Schouten?", conversation)
+    box, error, messages, state = first[0]
+    assert box == "" and error == "" and messages[-1]["content"] == ui.SEARCHING
+    assert state is conversation
+    assert conversation.history[0] == {"role": "user", "content": "Who is Carola Schouten?"}
+    assert isinstance(conversation.history[1], Answer)  # the Answer itself, not text parsed from the page
+    run("And what did she say after the meeting?", conversation)
+    follow = conversation.history[3]
+    assert isinstance(follow, Answer) and "makkelijk" in follow.text
+    assert len(conversation.messages) == 4 and "makkelijk" in conversation.messages[-1]["content"]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
-def test_chat_shows_bad_questions_as_messages_not_crashes():
-    (empty,) = ui.respond("   ", [])
-    assert "nb-problem" in empty and "Please type a question" in empty
-    (huge,) = ui.respond("Why? " * 1000, [])
-    assert "nb-problem" in huge and "the limit is 2,000" in huge
+def test_an_empty_question_does_nothing_and_a_refused_one_stays_in_the_box():
+    conversation = ui.Conversation()
+    (nothing,) = run("   ", conversation)
+    assert all(isinstance(value, type(gr.skip())) for value in nothing)
+    (refused,) = run("Why? " * 1000, conversation)
+    box, error, messages, _ = refused
+    assert isinstance(box, type(gr.skip())) and isinstance(messages, type(gr.skip()))  # the text stays in the box
+    assert "nb-input-error" in error and "the limit is 2,000" in error
+    (no_words,) = run("???", conversation)
+    assert "Please type a question in words" in no_words[1]
+    assert conversation.history == [] and conversation.messages == []
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("indexed")
+def test_what_people_type_is_shown_as_text():
+    conversation = ui.Conversation()
+    run(ATTACK, conversation)
+    question = conversation.messages[0]["content"]
+    assert "<img" not in question and "<script" not in question and "&lt;img src=x" in question
+    assert conversation.history[0] == {"role": "user", "content": ATTACK}
+
+
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
 def test_chat_abstains_visibly():
     final = list(ui.respond("What does the PVV want?", []))[-1]
     assert "nb-abstention" in final and "Not in the article" in final and "nb-sources" not in final
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
 def test_api_function_returns_text_and_sources():
     result = ui.chat("Wat is de rode lijn van de ChristenUnie?")
@@ -80,17 +101,6 @@ def test_problems_get_a_title_that_says_what_went_wrong():
         assert words in title and str(exc) in message
     title, message = ui.describe_problem(KeyError("boom"))
     assert title == "Something went wrong" and "KeyError" in message
-
-
-def test_chatbot_shows_what_people_type_as_text_and_gives_it_back_unchanged():
-    chatbot = ui.show_user_text_literally(gr.Chatbot(render=False))
-    reply = '<div class="nb-reply nb-answer"><div class="nb-text">x</div></div>'
-    shown = chatbot.postprocess([{"role": "user", "content": ATTACK}, {"role": "assistant", "content": reply}])
-    user_text, assistant_text = (m.content[0].text for m in shown.root)
-    assert "<" not in user_text and "\\*\\*not bold\\*\\*" in user_text
-    assert assistant_text == reply
-    back = chatbot.preprocess(shown)
-    assert [m["content"][0]["text"] for m in back] == [ATTACK, reply]
 
 
 @pytest.mark.parametrize(("uploaded", "saved"), [
@@ -136,6 +146,7 @@ def test_upload_too_large_is_refused_with_the_limit(upload_settings, tmp_path):
     assert not upload_settings.upload_dir.exists() or not any(upload_settings.upload_dir.iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("indexed")
 def test_upload_cannot_replace_a_document_indexed_from_elsewhere(upload_settings, tmp_path):
     status, documents = ui.add_document(_file(tmp_path / "in", "article-nl-migratie.txt", "Kaping\n\nWeg ermee."))

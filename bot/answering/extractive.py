@@ -121,7 +121,8 @@ class ExtractiveAnswerer:
             weakest = min(h.sentence_score for h in hits)
             previous.sentence_score = retrieved[previous.key].sentence_score if previous.key in retrieved else weakest
         evidence = [best]
-        if same_paragraph and best.context_score >= max(best.sentence_score, previous.sentence_score):
+        if (same_paragraph and best.context_score >= max(best.sentence_score, previous.sentence_score)
+                and self._fits(evidence, previous)):
             evidence = [previous, best]
         elif same_paragraph and previous.sentence_score > best.sentence_score:
             evidence = [previous]

@@ -1,0 +1,237 @@
+"""The fast tier: splitting, indexing, composing and abstaining, end to end on the fake encoder
+(tests/fake_encoder.py) and a real embedded Chroma in a temporary folder. No model, seconds in all.
+
+What is quoted, cited and said when abstaining is the answerer's plumbing; which sentence the real model and the
+learned decision pick is tested with the real model (test_answer.py, marked slow) and by ``python -m bot.eval``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from bot.answering.extractive import MAX_QUOTED_CHARS, ExtractiveAnswerer
+from bot.answering.phrases import PHRASES
+from bot.answering.retrieval import Retriever
+from bot.answering.types import Answer, Source
+from bot.index import open_index
+from bot.ingest import chunk_document, ingest
+from bot.language.text import read_document, split_sentences
+from tests.fake_encoder import FakeEmbeddings, fake_vector, simple_decision
+
+LOKET = """Nieuw loket in het stadhuis
+
+De gemeente Zwolle opent een nieuw loket in het stadhuis. Het loket is elke dinsdag open van negen tot twaalf.
+
+Aanmelden kan vanaf maandag bij de balie. Wethouder Jansen noemde het loket een goede stap.
+"""
+ZWEMBAD = """Zwembad heropend na verbouwing
+
+Het zwembad aan de Kade is na twee jaar verbouwing heropend. De verbouwing kostte twaalf miljoen euro.
+"""
+
+
+@pytest.fixture()
+def docs(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "loket.txt").write_text(LOKET, encoding="utf-8")
+    (folder / "zwembad.txt").write_text(ZWEMBAD, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture()
+def fake_settings(tmp_path, settings):
+    return settings.model_copy(update={"index_dir": tmp_path / "index", "collection": "fast"})
+
+
+def build(settings, paths):
+    embeddings = FakeEmbeddings(settings)
+    index = open_index(settings, embeddings)
+    if paths:
+        ingest(index, embeddings, paths, progress=False)
+    answerer = ExtractiveAnswerer(Retriever(index, embeddings, settings.top_k), settings, decision=simple_decision())
+    return index, embeddings, answerer
+
+
+def quoted(text: str) -> list[str]:
+    return re.findall(r"«(.*?)»", text)
+
+
+# ---------------------------------------------------------------- the fake encoder itself
+
+
+def test_the_fake_encoder_gives_deterministic_unit_vectors_that_follow_shared_words():
+    embeddings = FakeEmbeddings()
+    a, b, c = embeddings.embed_queries(["Wanneer is het loket open?", "Het loket is open op dinsdag.",
+                                        "Het zwembad kostte twaalf miljoen euro."])
+    assert isinstance(a, np.ndarray) and a.shape == (384,)
+    np.testing.assert_allclose([np.linalg.norm(v) for v in (a, b, c)], 1.0)
+    assert a @ b > a @ c + 0.2  # shared words and word pieces make texts similar
+    np.testing.assert_array_equal(fake_vector("Wanneer is het loket open?"), a)  # the same text, the same vector
+    assert embeddings.embed_query("?!") == pytest.approx(embeddings.embed_query("?!"))  # no words: still a unit vector
+    assert np.linalg.norm(embeddings.embed_query("?!")) == pytest.approx(1.0)
+    assert embeddings.embed_documents([]) == [] and embeddings.embed_queries([]).shape == (0, 384)
+    assert FakeEmbeddings(None).identity != FakeEmbeddings(type("S", (), {"model": "other"})()).identity
+
+
+# ---------------------------------------------------------------- splitting and indexing
+
+
+def test_documents_are_split_into_sentence_and_context_views_with_their_positions(docs):
+    chunks = chunk_document(read_document(docs / "loket.txt"))
+    sentences = [c for c in chunks if c.metadata["view"] == "sentence"]
+    assert [c.metadata["sentence_text"] for c in sentences] == [
+        *split_sentences("De gemeente Zwolle opent een nieuw loket in het stadhuis. Het loket is elke dinsdag open "
+                         "van negen tot twaalf."),
+        *split_sentences("Aanmelden kan vanaf maandag bij de balie. Wethouder Jansen noemde het loket een goede stap."),
+    ]
+    assert [c.metadata["position"] for c in sentences] == [0, 1, 2, 3]
+    assert [(c.metadata["paragraph"], c.metadata["sentence"]) for c in sentences] == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    assert {c.metadata["view"] for c in chunks} == {"sentence", "context"} and len(chunks) == 2 * len(sentences)
+    assert all(c.metadata["title"] == "Nieuw loket in het stadhuis" for c in chunks)
+    assert all(c.metadata["sentence_text"] in c.metadata["passage"] for c in chunks)
+
+
+def test_ingesting_with_the_fake_encoder_embeds_once_and_reuses_vectors(fake_settings, docs):
+    index, embeddings, _ = build(fake_settings, [docs])
+    total = sum(len(chunk_document(read_document(docs / name))) for name in ("loket.txt", "zwembad.txt"))
+    assert embeddings.documents_embedded == total == index.chunks.count()
+    assert sorted(index.markers()) == ["loket.txt", "zwembad.txt"]
+    again = ingest(index, embeddings, [docs], progress=False)
+    assert again.unchanged == ["loket.txt", "zwembad.txt"] and embeddings.documents_embedded == total
+
+
+# ---------------------------------------------------------------- composing
+
+
+def test_the_answer_quotes_the_best_sentence_with_the_one_before_and_cites_its_paragraph(fake_settings, docs):
+    _, _, answerer = build(fake_settings, [docs])
+    a = answerer.answer("Wanneer is het loket open?")
+    assert isinstance(a, Answer) and not a.abstained and a.language == "nl"
+    assert a.text.startswith(PHRASES["nl"]["lead"] + " «")
+    assert quoted(a.text) == ["De gemeente Zwolle opent een nieuw loket in het stadhuis. "
+                              "Het loket is elke dinsdag open van negen tot twaalf."]
+    assert a.text.endswith("» [1]")
+    first = a.sources[0]
+    assert isinstance(first, Source) and first.cited and first.paragraph == 1
+    assert first.file == "loket.txt" and first.document == "Nieuw loket in het stadhuis"  # file name vs title
+    assert first.highlight == ["De gemeente Zwolle opent een nieuw loket in het stadhuis.",
+                               "Het loket is elke dinsdag open van negen tot twaalf."]
+    assert all(h in first.text for h in first.highlight)
+    assert len(a.sources) <= 3 and all(not s.cited for s in a.sources[1:])
+    assert a.evidence() == first.highlight
+
+
+def test_english_questions_get_the_english_lead(fake_settings, docs):
+    _, _, answerer = build(fake_settings, [docs])
+    a = answerer.answer("When is the loket open on dinsdag?")
+    assert a.language == "en" and not a.abstained and a.text.startswith(PHRASES["en"]["lead"])
+
+
+def test_a_following_sentence_that_leans_on_the_answer_is_added_only_within_the_quote_cap(fake_settings, tmp_path):
+    short = tmp_path / "raad.txt"
+    short.write_text("Raad\n\nDe raad stemt dinsdag over de nieuwe parkeertarieven in het centrum. "
+                     "Dat gebeurt na een lang debat.\n", encoding="utf-8")
+    long_tail = "Dat gebeurt na een debat dat " + "heel erg lang en uitvoerig " * 12 + "was."
+    long = tmp_path / "lang.txt"
+    long.write_text("Lang\n\nDe gemeenteraad stemt woensdag over de hondenbelasting in de wijken. "
+                    + long_tail + "\n", encoding="utf-8")
+
+    _, _, answerer = build(fake_settings, [short])
+    a = answerer.answer("Wanneer stemt de raad over de parkeertarieven?")
+    assert quoted(a.text) == ["De raad stemt dinsdag over de nieuwe parkeertarieven in het centrum. "
+                              "Dat gebeurt na een lang debat."]
+
+    other = fake_settings.model_copy(update={"index_dir": tmp_path / "index2"})
+    _, _, answerer = build(other, [long])
+    a = answerer.answer("Wanneer stemt de gemeenteraad over de hondenbelasting?")
+    assert quoted(a.text) == ["De gemeenteraad stemt woensdag over de hondenbelasting in de wijken."]
+    assert sum(map(len, quoted(a.text))) <= MAX_QUOTED_CHARS < len(a.sources[0].text)
+
+
+# ---------------------------------------------------------------- abstaining
+
+
+def test_a_question_the_articles_do_not_answer_gets_an_abstention_that_names_what_they_are_about(fake_settings, docs):
+    _, _, answerer = build(fake_settings, [docs / "loket.txt"])
+    a = answerer.answer("Welke kleur heeft de fiets van de burgemeester?")
+    assert a.abstained and a.sources == [] and a.evidence() == []
+    about = PHRASES["nl"]["about"].format(titles="«Nieuw loket in het stadhuis»")
+    assert a.text == f"{PHRASES['nl']['no_answer']} {about}"
+
+
+def test_an_abstention_names_the_names_no_article_mentions(fake_settings, docs):
+    _, _, answerer = build(fake_settings, [docs])
+    a = answerer.answer("What does Rutte think of the loket?")
+    assert a.abstained and a.sources == []
+    say = PHRASES["en"]
+    titles = "«Nieuw loket in het stadhuis»; «Zwembad heropend na verbouwing»"
+    assert a.text == " ".join([say["no_answer_many"], say["no_mention_many"].format(names="Rutte"),
+                               say["about_many"].format(titles=titles)])
+    named = answerer.answer("Wat zei Jansen over het loket?")  # Jansen is in the article: never "not mentioned"
+    assert "noemt Jansen niet" not in named.text
+
+
+def test_below_the_decision_threshold_the_bot_abstains_even_on_a_matching_sentence(fake_settings, docs):
+    index, embeddings, _ = build(fake_settings, [docs])
+    strict = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings, decision=simple_decision(0.99))
+    assert strict.answer("Wanneer is het loket open?").abstained
+    lenient = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings, decision=simple_decision(0.3))
+    assert not lenient.answer("Wanneer is het loket open?").abstained
+
+
+def test_an_empty_index_says_nothing_is_indexed(fake_settings):
+    _, _, answerer = build(fake_settings, [])
+    a = answerer.answer("Wanneer is het loket open?")
+    assert a.abstained and a.text == PHRASES["nl"]["empty"] and a.sources == []
+
+
+@pytest.mark.parametrize(("question", "message"), [
+    ("", "Please type a question: this one is empty."),
+    ("   \n\t ", "Please type a question: this one is empty."),
+    ("?!? …", "Please type a question in words: this one has no letters or digits."),
+    ("x" * 2001, "The question is 2,001 characters long; the limit is 2,000. Please shorten it."),
+    (None, "The question must be text."),
+])
+def test_bad_questions_raise_the_documented_value_error(fake_settings, question, message):
+    _, _, answerer = build(fake_settings, [])
+    with pytest.raises(ValueError) as error:
+        answerer.answer(question)
+    assert str(error.value) == message
+
+
+# ---------------------------------------------------------------- the service on the fake encoder
+
+
+def test_the_service_answers_streams_adds_and_lists_documents(fake_bot, docs):
+    import bot
+    from bot.answering import get_bot
+    from bot.index import IndexMissingError
+
+    assert bot.documents() == []
+    with pytest.raises(IndexMissingError, match=r"No index yet at .*: run `python -m bot ingest`"):
+        bot.answer("Wanneer is het loket open?")
+    added = bot.add_document(docs / "loket.txt")
+    assert (added.file, added.title, added.unchanged) == ("loket.txt", "Nieuw loket in het stadhuis", False)
+    assert bot.add_document(docs / "loket.txt").unchanged
+    assert [(d.file, d.title) for d in bot.documents()] == [("loket.txt", "Nieuw loket in het stadhuis")]
+    assert isinstance(get_bot().embeddings, FakeEmbeddings)
+
+    whole = bot.answer("Wanneer is het loket open?")
+    assert not whole.abstained and "dinsdag" in whole.text
+    items = list(bot.stream("Wanneer is het loket open?"))
+    pieces, final = items[:-1], items[-1]
+    assert isinstance(final, Answer) and pieces and all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces).split() == final.text.split() and final.text == whole.text
+
+    said = "Volgens het artikel: «Wethouder Jansen noemde het loket een goede stap.» [1]"
+    follow = bot.answer("En wat zei hij erover?", history=[
+        {"role": "user", "content": "Wie is wethouder Jansen?"}, {"role": "assistant", "content": said}])
+    assert "Jansen" in follow.question  # the follow-up is understood with the name it points back to
+
+    docs_found = bot.as_retriever(k=2).invoke("Wanneer is het loket open?")
+    assert 1 <= len(docs_found) <= 2 and docs_found[0].metadata["file"] == "loket.txt"
+    assert docs_found[0].metadata["document"] == "Nieuw loket in het stadhuis"
