@@ -51,8 +51,8 @@ model: venv
 index: venv model
 	$(PY) -m bot ingest --quiet
 
-eval: venv model index
-	$(PY) -m bot.eval
+eval: venv model
+	$(PY) -m bot.eval $(EVAL_ARGS)
 
 bench: venv-dev model index
 	$(PY) -m bench

@@ -40,10 +40,8 @@ class Settings(BaseSettings):
     chroma_database: str = Field("default_database", description="Chroma database (server mode).")
     chroma_token: str | None = Field(None, description="Bearer token for the Chroma server, if it asks.")
     top_k: int = Field(8, ge=1, le=100, description="Sentences retrieved per question.")
-    min_score: float = Field(0.41, description="Below this similarity of the best sentence, the bot abstains...")
-    min_score_distinct: float = Field(
-        0.36, description="...unless the best sentence scores at least this and stands out from the rest")
-    distinct_gap: float = Field(0.15, description="'Stands out': ahead of the 5th best sentence by this much.")
+    min_score: float = Field(0.41, description="A passage that the answer does not quote is shown among its "
+                             "sources (as related) when it scores at least this.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused.")
     max_upload_bytes: int = Field(2_000_000, ge=1, description="Largest document accepted for ingestion.")
     upload_dir: Path = Field(PROJECT_DIR / "uploads", description="Where documents uploaded in the chat are saved.")

@@ -33,7 +33,7 @@ PINNED_SETTINGS = {
     "BOT_MODEL": "embeddinggemma-300m", "BOT_ENCODER": "sentence-transformers", "BOT_DATA_DIR": str(ROOT / "data"),
     "BOT_INDEX_DIR": str(SESSION_DIR / "index"), "BOT_COLLECTION": "articles", "BOT_CHROMA_URL": "",
     "BOT_CHROMA_TENANT": "default_tenant", "BOT_CHROMA_DATABASE": "default_database", "BOT_CHROMA_TOKEN": "",
-    "BOT_TOP_K": "8", "BOT_MIN_SCORE": "0.41", "BOT_MIN_SCORE_DISTINCT": "0.36", "BOT_DISTINCT_GAP": "0.15",
+    "BOT_TOP_K": "8", "BOT_MIN_SCORE": "0.41",
     "BOT_MAX_QUESTION_CHARS": "2000", "BOT_MAX_UPLOAD_BYTES": "2000000", "BOT_UPLOAD_DIR": str(SESSION_DIR / "uploads"),
     "BOT_ANSWERER": "extractive", "BOT_LLM_BASE_URL": "", "BOT_LLM_MODEL": "", "BOT_LLM_API_KEY": "",
     "BOT_LLM_TIMEOUT": "60", "BOT_LLM_RETRIES": "1", "BOT_LLM_MAX_TOKENS": "400", "BOT_LLM_TEMPERATURE": "0",
