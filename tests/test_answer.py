@@ -152,8 +152,8 @@ def test_odd_questions_get_an_answer_or_a_clear_abstention(ask, question):
 
 
 def test_an_abstention_names_only_what_no_article_mentions(ask):
-    a = ask("What does GroenLinks think of the plan?")
-    assert a.abstained and "GroenLinks" in a.text
+    a = ask("What does Volt think of the plan?")  # no indexed article mentions Volt
+    assert a.abstained and "mention Volt" in a.text
     b = ask("How many asylum seekers came to the Netherlands last year?")
     assert "Netherlands" not in b.text.split("They are about")[0].split("It is about")[0]
 
