@@ -18,10 +18,10 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the machine may be offline
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from bot.settings import OFFLINE_ENVIRONMENT  # isort: split
+
+# Before gradio (and huggingface_hub under it), which read these on import.
+os.environ.update({key: os.environ.get(key, value) for key, value in OFFLINE_ENVIRONMENT.items()})
 
 import gradio as gr
 

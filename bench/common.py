@@ -7,7 +7,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,13 +23,15 @@ QUESTION_SET = ROOT / "bot" / "eval_sets" / "questions.json"
 ARTIFACTS = ROOT / "artifacts" / "bench"
 PY = sys.executable
 CHROMA = str(Path(sys.executable).with_name("chroma"))
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-           "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}
-
-for _key, _value in OFFLINE.items():
-    os.environ.setdefault(_key, _value)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bot.settings import OFFLINE_ENVIRONMENT  # noqa: E402 - ROOT first: bench runs as a script too
+from tests.servers import ChromaServer, free_port  # noqa: E402, F401 - the tests' helpers, defined once
+
+OFFLINE = {**OFFLINE_ENVIRONMENT, "TOKENIZERS_PARALLELISM": "false"}
+for _key, _value in OFFLINE.items():
+    os.environ.setdefault(_key, _value)
 
 
 # ---------------------------------------------------------------- statistics and printing
@@ -202,11 +203,6 @@ def dir_size(path: Path) -> int:
 # ---------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def run(cmd: Sequence[str], env: dict[str, str], timeout: float = 600) -> tuple[float, subprocess.CompletedProcess]:
     """Run a command to its end; (wall seconds from start to exit, the completed process)."""
@@ -287,29 +283,6 @@ def wait_for(check: Callable[[], bool], timeout: float, interval: float = 0.05,
 def http_ok(url: str) -> bool:
     with urllib.request.urlopen(url, timeout=2) as response:
         return response.status == 200
-
-
-class ChromaServer:
-    """``chroma run --path DIR --host 127.0.0.1 --port FREE`` for the duration of a ``with`` block."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> ChromaServer:
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [CHROMA, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **OFFLINE},
-        )
-        wait_for(lambda: http_ok(f"{self.url}/api/v2/heartbeat"), timeout=120, process=self.process)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            stop(self.process)
 
 
 class UiProcess:

@@ -12,6 +12,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_NAME = "embeddinggemma-300m"
+# No calls home: no model hub, no telemetry, no analytics (the machine may be offline). Set by ui.py, the tests
+# and the benchmarks for themselves and every process they start.
+OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+                       "GRADIO_ANALYTICS_ENABLED": "False"}
+
+
+def use_offline_environment() -> None:
+    for key, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
 
 
 def _default_cache_dir() -> Path:

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import use_offline_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="newsbot-tests-"))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+use_offline_environment()
 
 # Every setting that changes behaviour is pinned here, for this process and every subprocess it starts (they
 # inherit os.environ). Environment variables take precedence over a `.env` file, so a developer's `.env` or a

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from bot.settings import OFFLINE_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CHROMA = Path(sys.executable).with_name("chroma")
@@ -50,7 +52,7 @@ class ChromaServer:
         command = [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+                                            env={**os.environ, **OFFLINE_ENVIRONMENT})
         deadline = time.monotonic() + STARTUP_SECONDS
         while not self.alive():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -59,6 +61,12 @@ class ChromaServer:
                 raise RuntimeError(f"`{' '.join(command)}` did not come up:\n{tail}")
             time.sleep(0.2)
         return self
+
+    def __enter__(self) -> ChromaServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.process is None:
@@ -78,7 +86,7 @@ class ChromaServer:
 
 def bot_env(settings, **extra: str) -> dict[str, str]:
     env = {**os.environ, "BOT_INDEX_DIR": str(settings.index_dir), "BOT_COLLECTION": settings.collection,
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **extra}
+           **OFFLINE_ENVIRONMENT, **extra}
     if settings.chroma_url:
         env["BOT_CHROMA_URL"] = settings.chroma_url
     return env

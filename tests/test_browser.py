@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import skip_or_fail
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow  # ui.py, chromium and the real model
 
@@ -59,11 +60,6 @@ EVIL_DOCUMENT = (
 )
 EVIL_QUESTION = "Hoeveel kostte het zwembad? <img src=x onerror=\"alert('question img')\"> <script>alert(1)</script>"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

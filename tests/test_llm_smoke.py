@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from bot.answering.phrases import NOTES, PHRASES
 from bot.language.text import split_sentences
 from bot.llm.grounding import split_claims
 from tests.conftest import skip_or_fail
+from tests.servers import free_port
 
 pytestmark = pytest.mark.llm_smoke
 
@@ -47,11 +47,6 @@ def llama_python() -> str | None:
             return python
     return None
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")  # session, like `indexed`, so that it comes first and skips at once
