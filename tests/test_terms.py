@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bot.answering.decision import DecisionModel, committed_model
-from bot.answering.features import FEATURES, Vocabulary, analyse, vocabulary_words
+from bot.answering.features import FEATURES, Vocabulary, WordVectors, analyse, vocabulary_words
 from bot.language.linguistics import rewrite_follow_up
 from bot.language.terms import content_terms, fold, has_type, question_type, term_in
 
@@ -70,10 +70,23 @@ def test_a_term_matches_the_word_that_translates_it():
     assert vocabulary.similarities(gold, "niets bekends")[0] == 0.0
 
 
-def test_the_question_and_its_terms_are_embedded_in_one_batch():
+def test_the_question_is_analysed_into_terms_and_a_type():
     analysis = analyse("How many gold medals does Germany have?")
-    assert analysis.texts_to_embed == ["How many gold medals does Germany have?", "gold", "medals", "germany"]
+    assert analysis.terms == ["gold", "medals", "germany"]
     assert analysis.kind == "number"
+
+
+def test_each_word_is_embedded_once():
+    calls = []
+
+    def embed(words):
+        calls.append(list(words))
+        return np.ones((len(words), 2))
+
+    words = WordVectors(embed)
+    assert words.of(["gold", "medals"]).shape == (2, 2)
+    assert words.of(["medals", "germany", "gold"]).shape == (3, 2)
+    assert calls == [["gold", "medals"], ["germany"]]
 
 
 def test_the_committed_decision_model_fits_the_current_features():

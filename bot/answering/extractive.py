@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.answering.decision import DecisionModel, committed_model
-from bot.answering.features import Candidate, QuestionAnalysis, VocabularyCache, analyse, feature_rows
+from bot.answering.features import (
+    Candidate,
+    QuestionAnalysis,
+    VocabularyCache,
+    WordVectors,
+    analyse,
+    feature_rows,
+)
 from bot.answering.history import History, normalise_history
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Hit, Retriever
@@ -41,7 +48,8 @@ class ExtractiveAnswerer:
         self.retriever = retriever
         self.settings = settings
         self._decision = decision
-        self.vocabularies = VocabularyCache(retriever.embeddings.embed_queries)
+        self.words = WordVectors(retriever.embeddings.embed_queries)
+        self.vocabularies = VocabularyCache(self.words)
 
     @property
     def decision(self) -> DecisionModel:
@@ -59,9 +67,9 @@ class ExtractiveAnswerer:
         analysis = analyse(question)
         if not self.retriever.index.has_documents():
             return Deliberation(question, analysis, [])
-        vectors = self.retriever.embeddings.embed_queries(analysis.texts_to_embed)
-        analysis.term_vectors = vectors[1:]
-        hits = self.retriever.search(vectors[0])
+        query = self.retriever.embeddings.embed_queries([question])[0]
+        analysis.term_vectors = self.words.of(analysis.terms)
+        hits = self.retriever.search(query)
         candidates = [Candidate(hit, self._previous_text(hit), self._vocabulary(hit)) for hit in hits]
         return Deliberation(question, analysis, hits, candidates, feature_rows(analysis, candidates))
 

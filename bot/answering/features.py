@@ -2,8 +2,8 @@
 
 Which sentence answers and whether to abstain are decided by a small learned model over these signals
 (bot/answering/decision.py), fitted leave-one-article-out by ``python -m bot.eval --fit``. Everything here is
-cheap: the question's terms are embedded in the same batch as the question, a document's vocabulary once per
-version (then cached), and the rest is string work.
+cheap: words (the question's terms, a document's vocabulary) are embedded once and then kept, and the rest is
+string work.
 """
 
 from __future__ import annotations
@@ -32,11 +32,6 @@ class QuestionAnalysis:
     names: list[str]  # folded
     kind: str  # bot.language.terms.QUESTION_TYPES
     term_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-
-    @property
-    def texts_to_embed(self) -> list[str]:
-        """The question first, then its terms: one batch, one model call."""
-        return [self.question, *self.terms]
 
 
 def analyse(question: str) -> QuestionAnalysis:
@@ -70,11 +65,38 @@ class Vocabulary:
         return (term_vectors @ self.vectors[rows].T).max(axis=1)
 
 
+class WordVectors:
+    """Vectors of single words (question terms and documents' words alike), embedded once and kept (a bounded
+    LRU). Words are embedded apart from the question: padded to the question's length in its batch they cost
+    about three times as much (README, Evaluation)."""
+
+    def __init__(self, embed: Callable[[Sequence[str]], np.ndarray], size: int = 20_000) -> None:
+        self._embed = embed
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, words: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
+        if missing:
+            embedded = self._embed(missing)
+            with self._lock:
+                self._vectors.update(zip(missing, embedded))
+        with self._lock:
+            for word in words:
+                self._vectors.move_to_end(word)
+            result = np.asarray([self._vectors[w] for w in words]) if words else np.zeros((0, 0))
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return result
+
+
 class VocabularyCache:
     """The vocabularies of recently read document versions (a version's text never changes)."""
 
-    def __init__(self, embed: Callable[[Sequence[str]], np.ndarray], size: int = 64) -> None:
-        self._embed = embed
+    def __init__(self, words: WordVectors, size: int = 64) -> None:
+        self._words = words
         self._size = size
         self._vocabularies: OrderedDict[str, Vocabulary] = OrderedDict()
         self._lock = threading.Lock()
@@ -85,8 +107,7 @@ class VocabularyCache:
                 self._vocabularies.move_to_end(version)
                 return self._vocabularies[version]
         words = vocabulary_words(texts())
-        vocabulary = Vocabulary({w: i for i, w in enumerate(words)},
-                                self._embed(words) if words else np.zeros((0, 0)))
+        vocabulary = Vocabulary({w: i for i, w in enumerate(words)}, self._words.of(words))
         with self._lock:
             self._vocabularies[version] = vocabulary
             while len(self._vocabularies) > self._size:
