@@ -47,6 +47,7 @@ def test_same_tokens_and_vectors_as_sentence_transformers(both):
     np.testing.assert_allclose(single, reference.encode("Wat is de rode lijn?", prompt_name="query"), atol=1e-5)
 
 
+@pytest.mark.slow  # reads the assembled model's configs: on a new machine the fast tier runs before the model exists
 def test_other_layouts_are_left_to_sentence_transformers(settings, tmp_path):
     assert supports(settings.model_dir)
     folder = tmp_path / "model"
