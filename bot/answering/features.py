@@ -17,6 +17,7 @@ import numpy as np
 
 from bot.language.linguistics import leans_on_antecedent, names_in
 from bot.language.terms import STOPWORDS, content_terms, fold, folded_words, has_type, question_type, term_in
+from bot.model.cache import VectorCache
 
 FEATURES = (
     "context_score", "sentence_score", "behind_best", "best_margin", "reciprocal_rank",
@@ -65,31 +66,13 @@ class Vocabulary:
         return (term_vectors @ self.vectors[rows].T).max(axis=1)
 
 
-class WordVectors:
-    """Vectors of single words (question terms and documents' words alike), embedded once and kept (a bounded
-    LRU). Words are embedded apart from the question: padded to the question's length in its batch they cost
-    about three times as much (README, Evaluation)."""
+class WordVectors(VectorCache):
+    """Vectors of single words (question terms and documents' words alike), embedded once and kept. Words are
+    embedded apart from the question: padded to the question's length in its batch they cost about three times
+    as much (README, Evaluation)."""
 
     def __init__(self, embed: Callable[[Sequence[str]], np.ndarray], size: int = 20_000) -> None:
-        self._embed = embed
-        self._size = size
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def of(self, words: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
-        if missing:
-            embedded = self._embed(missing)
-            with self._lock:
-                self._vectors.update(zip(missing, embedded))
-        with self._lock:
-            for word in words:
-                self._vectors.move_to_end(word)
-            result = np.asarray([self._vectors[w] for w in words]) if words else np.zeros((0, 0))
-            while len(self._vectors) > self._size:
-                self._vectors.popitem(last=False)
-        return result
+        super().__init__(embed, size)
 
 
 class VocabularyCache:

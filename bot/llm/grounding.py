@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +23,7 @@ import numpy as np
 
 from bot.language.text import split_sentences
 from bot.llm.numbers import numbers_in
+from bot.model.cache import VectorCache
 
 if TYPE_CHECKING:
     from bot.model.embedding import BotEmbeddings
@@ -106,31 +105,16 @@ class GroundingChecker:
     def __init__(self, embeddings: BotEmbeddings, threshold: float, cache_size: int = 4096) -> None:
         self.embeddings = embeddings
         self.threshold = threshold
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._vectors = VectorCache(self._encode, cache_size)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit vectors (sentence-similarity prompt), cached by text."""
-        with self._lock:
-            todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if todo:
-            vectors = self._encode(todo)
-            with self._lock:
-                for text, vector in zip(todo, vectors):
-                    self._cache[text] = vector
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            return np.stack([self._cache[t] if t in self._cache else self._missing(t) for t in texts])
+        return self._vectors.of(texts)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         model = self.embeddings.model
         kwargs = {"prompt_name": SIMILARITY_PROMPT} if SIMILARITY_PROMPT in (model.prompts or {}) else {}
         return model.encode(texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True, **kwargs)
-
-    def _missing(self, text: str) -> np.ndarray:  # evicted meanwhile by another thread: encode again
-        return self._encode([text])[0]
 
     def score(self, claim: str, passages: list[str]) -> tuple[float, str]:
         """Best similarity of the claim with a sentence (or pair) of the passages, and that evidence."""

@@ -1,0 +1,38 @@
+"""Vectors of texts, embedded once and kept: a bounded, thread-safe LRU in front of an embedding function."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+
+class VectorCache:
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], size: int) -> None:
+        self._embed = embed
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, texts: Sequence[str]) -> np.ndarray:
+        """One vector per text, in order; only texts not kept yet are embedded (in one call)."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, 0))
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        fresh = dict(zip(missing, self._embed(missing))) if missing else {}
+        with self._lock:
+            self._vectors.update(fresh)
+            found = {t: self._vectors.get(t, fresh.get(t)) for t in dict.fromkeys(texts)}
+            for text in found:
+                if text in self._vectors:
+                    self._vectors.move_to_end(text)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        late = [t for t, vector in found.items() if vector is None]  # evicted by another thread meanwhile
+        if late:
+            found.update(zip(late, self._embed(late)))
+        return np.stack([found[t] for t in texts])
