@@ -16,14 +16,20 @@ from bot.eval.sets import QuestionSet
 class EvaluationBot:
     def __init__(self, index_dir: Path, articles: Sequence[Path]) -> None:
         from bot.answering.service import Bot
-        from bot.index import open_index
+        from bot.index import IndexOutdatedError, ModelMismatchError, open_index
         from bot.ingest import ingest
+        from bot.model.embedding import BotEmbeddings
         from bot.settings import Settings
 
         self.settings = Settings(index_dir=index_dir, collection="eval", chroma_url=None, answerer="extractive")
-        self.bot = Bot(self.settings)
-        index = open_index(self.settings, self.bot.embeddings)
-        ingest(index, self.bot.embeddings, list(articles), prune=True, progress=False)
+        embeddings = BotEmbeddings(self.settings)
+        try:
+            index = open_index(self.settings, embeddings)
+        except (IndexOutdatedError, ModelMismatchError):  # the private index of an older version: build it anew
+            index = open_index(self.settings, embeddings, allow_model_change=True)
+            index.reset()
+            index = open_index(self.settings, embeddings)
+        ingest(index, embeddings, list(articles), prune=True, progress=False)
         self.bot = Bot(self.settings)
         self._cache_embeddings()
         self._labelled: list[fit.Labelled] | None = None
