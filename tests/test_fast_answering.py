@@ -12,7 +12,9 @@ import re
 import numpy as np
 import pytest
 
+from bot.answering.decision import DecisionModel
 from bot.answering.extractive import MAX_QUOTED_CHARS, ExtractiveAnswerer
+from bot.answering.features import FEATURES
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Retriever
 from bot.answering.types import Answer, Source
@@ -150,6 +152,30 @@ def test_a_following_sentence_that_leans_on_the_answer_is_added_only_within_the_
     a = answerer.answer("Wanneer stemt de gemeenteraad over de hondenbelasting?")
     assert quoted(a.text) == ["De gemeenteraad stemt woensdag over de hondenbelasting in de wijken."]
     assert sum(map(len, quoted(a.text))) <= MAX_QUOTED_CHARS < len(a.sources[0].text)
+
+
+def test_a_follow_up_that_points_back_looks_first_where_the_last_answer_quoted(fake_settings, docs):
+    """"Wanneer was dat?" after an answer about the swimming pool: the candidates in the quoted document carry the
+    signal the learned decision weighs (in_followed_document), and only a question that points back gets it."""
+    index, embeddings, answerer = build(fake_settings, [docs])
+    first = answerer.answer("Hoeveel kostte de verbouwing van het zwembad?")
+    assert first.sources[0].file == "zwembad.txt" and first.sources[0].cited
+    history = [{"role": "user", "content": "Hoeveel kostte de verbouwing van het zwembad?"}, first]
+
+    weights = dict.fromkeys(FEATURES, 0.0)
+    weights.update(in_followed_document=40.0, context_score=1.0)
+    follows_the_answer = DecisionModel(features=FEATURES, mean=(0.0,) * len(FEATURES),
+                                       scale=(1.0,) * len(FEATURES), weights=tuple(weights[f] for f in FEATURES),
+                                       bias=-20.0, threshold=0.5)
+    follower = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings, decision=follows_the_answer)
+    assert follower.answer("Wanneer opende dat loket?", history).sources[0].file == "zwembad.txt"
+    # A question that does not point back is asked afresh: no candidate gets the signal, so none passes.
+    assert follower.answer("Wanneer opent het loket?", history).abstained
+
+    column = FEATURES.index("in_followed_document")
+    deliberation = answerer.deliberate("Wanneer opende dat?", follows=(("zwembad.txt", 1),))
+    assert [row[column] for row in deliberation.rows] == [float(h.file == "zwembad.txt") for h in deliberation.hits]
+    assert {h.file for h in deliberation.hits} == {"zwembad.txt", "loket.txt"}
 
 
 # ---------------------------------------------------------------- abstaining

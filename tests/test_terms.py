@@ -35,12 +35,24 @@ def test_content_terms_leave_out_function_and_question_words():
 
 
 @pytest.mark.parametrize(("question", "kind"), [
-    ("How old is Sigrid Kaag?", "number"),
+    ("How old is Sigrid Kaag?", "age"),
+    ("Hoe oud is de winnares?", "age"),
+    ("How much did a ticket cost?", "money"),
+    ("Wat kost een prik bij de GGD?", "money"),
+    ("How much prize money did she get?", "money"),
+    ("Roughly what time was code red issued?", "clock"),
+    ("Hoe laat begonnen de toespraken?", "clock"),
+    ("How many gold medals does Germany have?", "number"),
+    ("What was the average inflation rate last year?", "number"),
+    ("Welk rapportcijfer gaf het publiek?", "number"),
     ("Hoeveel uur duurde het overleg?", "number"),
     ("When will the cabinet meet again?", "time"),
     ("Wanneer praten ze verder?", "time"),
     ("Who called it chaos?", "person"),
     ("Which American won the 5 km twice?", "person"),
+    ("What was the name of the woman who died in Haarlem?", "person"),
+    ("Hoe heet de nieuwe directeur?", "person"),
+    ("Who were Taghi's lawyers when the verdict was read?", "person"),
     ("Why did the judge give a life sentence?", "reason"),
     ("Waarom stapte hij naar de rechter?", "reason"),
     ("Where did the farmers protest?", "place"),
@@ -57,6 +69,19 @@ def test_evidence_types():
     assert has_type("Hij deed dat omdat de VVD druk zette.", "reason")
     assert has_type("Volgens minister Hugo de Jonge is er geen crisis.", "person")
     assert has_type("Anything at all.", "other")
+
+
+def test_specific_evidence_types_want_more_than_a_number():
+    """An age, a sum of money and a clock time are numbers, but not every number is one of them: "How old is
+    X?" is not answered by "X won 3 medals"."""
+    assert has_type("De 46-jarige Taghi is schuldig bevonden.", "age")
+    assert has_type("Hij is 71 jaar oud.", "age")
+    assert not has_type("Leerdam won haar tweede wereldtitel in 1.13,30.", "age")
+    assert has_type("Een kaartje kostte 30 euro.", "money")
+    assert has_type("Het kabinet trekt 2,5 miljard uit voor defensie.", "money")
+    assert not has_type("Binnen enkele dagen waren alle 450.000 toegangskaarten verkocht.", "money")
+    assert has_type("Rond 13.30 uur trok het KNMI code rood weer in.", "clock")
+    assert not has_type("Zomerstorm Poly heeft woensdag 5 juli grote schade aangericht.", "clock")
 
 
 def test_a_term_matches_the_word_that_translates_it():

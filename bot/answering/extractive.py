@@ -6,6 +6,7 @@ Retrieval proposes candidate sentences; a learned model (bot/answering/decision.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,7 @@ from bot.answering.features import (
     analyse,
     feature_rows,
 )
-from bot.answering.history import History, normalise_history
+from bot.answering.history import History, cited_before, normalise_history
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, Source, clean_question
@@ -58,13 +59,16 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, history: History | None = None) -> Answer:
         question = clean_question(question, self.settings.max_question_chars)
-        understood = rewrite_follow_up(question, normalise_history(history))
+        turns = normalise_history(history)
+        understood = rewrite_follow_up(question, turns)
         language = language_of(question)
-        return self.compose(understood, language, self.deliberate(understood))
+        follows = cited_before(turns) if understood != question else ()
+        return self.compose(understood, language, self.deliberate(understood, follows))
 
-    def deliberate(self, question: str) -> Deliberation:
-        """Retrieve candidates for the question and compute their signals (one model call)."""
-        analysis = analyse(question)
+    def deliberate(self, question: str, follows: Sequence[tuple[str, int]] = ()) -> Deliberation:
+        """Retrieve candidates for the question and compute their signals (one model call). ``follows``: for a
+        follow-up that points back, the passages the answer before it quoted."""
+        analysis = analyse(question, follows)
         if not self.retriever.index.has_documents():
             return Deliberation(question, analysis, [])
         query = self.retriever.embeddings.embed_queries([question])[0]

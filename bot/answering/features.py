@@ -23,6 +23,7 @@ FEATURES = (
     "context_score", "sentence_score", "behind_best", "best_margin", "reciprocal_rank",
     "terms_covered", "terms_covered_sentence", "terms_soft", "terms_soft_min",
     "typed", "type_mismatch", "type_mismatch_pair", "names_missing", "leans_on_previous",
+    "in_followed_document", "next_to_followed_passage",
 )
 
 
@@ -33,11 +34,13 @@ class QuestionAnalysis:
     names: list[str]  # folded
     kind: str  # bot.language.terms.QUESTION_TYPES
     term_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    # A follow-up that points back: the passages (file, paragraph) the answer before it quoted.
+    follows: tuple[tuple[str, int], ...] = ()
 
 
-def analyse(question: str) -> QuestionAnalysis:
+def analyse(question: str, follows: Sequence[tuple[str, int]] = ()) -> QuestionAnalysis:
     names = [fold(n) for n in dict.fromkeys(names_in(question))]
-    return QuestionAnalysis(question, content_terms(question), names, question_type(question))
+    return QuestionAnalysis(question, content_terms(question), names, question_type(question), follows=tuple(follows))
 
 
 @dataclass
@@ -135,6 +138,9 @@ def feature_rows(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) ->
             float(typed and not has_type(f"{candidate.previous} {hit.text}", analysis.kind)),
             len(missing) / len(analysis.names) if analysis.names else 0.0,
             float(leans_on_antecedent(hit.text)),
+            float(any(hit.file == file for file, _ in analysis.follows)),
+            float(any(hit.file == file and abs(hit.paragraph - paragraph) <= 1
+                      for file, paragraph in analysis.follows)),
         ])
     return np.asarray(rows, dtype=float)
 

@@ -29,12 +29,23 @@ def message_text(content: object) -> str:
 
 def normalise_history(history: History | None) -> list[dict]:
     """Turns as dicts: ``role``, ``content`` and, for an assistant turn given as an Answer, ``evidence``
-    (its evidence sentences; an abstention has none) and ``question`` (the question as it understood it)."""
+    (its evidence sentences; an abstention has none), ``question`` (the question as it understood it) and
+    ``cited`` (the file and paragraph of each passage it quotes)."""
     turns: list[dict] = []
     for turn in history or []:
         if isinstance(turn, Answer):
             turns.append({"role": "assistant", "content": turn.text, "evidence": turn.evidence(),
-                          "question": turn.question})
+                          "question": turn.question,
+                          "cited": [(s.file, s.paragraph) for s in turn.sources if s.cited]})
         elif isinstance(turn, dict) and turn.get("role") in {"user", "assistant"}:
             turns.append({"role": turn["role"], "content": message_text(turn.get("content"))})
     return turns
+
+
+def cited_before(turns: Sequence[dict]) -> tuple[tuple[str, int], ...]:
+    """The passages (file, paragraph) the last answer quoted: where a follow-up that points back ("it",
+    "there") is most likely answered. Empty when the last answer abstained or came as plain text."""
+    for turn in reversed(turns):
+        if turn.get("role") == "assistant":
+            return tuple(turn.get("cited") or ())
+    return ()

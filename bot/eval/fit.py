@@ -56,13 +56,15 @@ def label(answerer: ExtractiveAnswerer, question_set: QuestionSet) -> list[Label
         result.append(Labelled(question, deliberation, _labels(answerer, question, deliberation)))
     for conversation in question_set.conversations:
         history: list = []
+        follows: tuple[tuple[str, int], ...] = ()
         for question in conversation.turns:
             understood = rewrite_follow_up(question.q, history)
-            deliberation = answerer.deliberate(understood)
+            deliberation = answerer.deliberate(understood, follows if understood != question.q else ())
             labels = _labels(answerer, question, deliberation)
             result.append(Labelled(question, deliberation, labels))
             right = [h for h, ok in zip(deliberation.hits, labels) if ok]
             evidence = answerer.evidence_for(right[0], deliberation.hits) if right else []
+            follows = tuple(dict.fromkeys((h.file, h.paragraph) for h in evidence))
             history += [{"role": "user", "content": question.q},
                         {"role": "assistant", "content": question.q, "evidence": [h.text for h in evidence]}]
     return result

@@ -23,6 +23,7 @@ the a an and of is that this not on to be for with there what who whom whose whe
 has have had was were will would should can could does do did she he they we i you it its are about from by at
 or if into after before than their them his her him our your been being also any some so such as did done say
 says said tell told according article kind sort exactly really again still then there those these one
+in each every per elk elke ieder iedere volgens
 """.split())
 
 # English (and a few international) names of Dutch-written entities, folded. A starting point that the
@@ -46,9 +47,15 @@ EXONYMS: dict[str, tuple[str, ...]] = {
     "central": ("centraal", "centrale"), "bank": ("bank",), "statistics": ("cbs",), "museum": ("museum",),
 }
 
-QUESTION_TYPES = ("number", "time", "person", "reason", "place", "other")
+QUESTION_TYPES = ("age", "money", "clock", "number", "time", "person", "reason", "place", "other")
 
+# Most specific first: "how old" wants an age, not any number; "what did it cost" an amount of money.
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("age", re.compile(r"\b(how old|what age|at what age|hoe oud|welke leeftijd|op welke leeftijd)\b")),
+    ("money", re.compile(r"\b(cost|costs|costing|price|prices|paid|pay|spend|spent|spends|how much money|"
+                         r"prize money|salary|fee|kost|kosten|kostte|kostten|gekost|prijs|betaald|betaalt|betalen|"
+                         r"uitgegeven|bedrag|hoeveel geld|salaris|boete)\b")),
+    ("clock", re.compile(r"\b(what time|at what time|which time|hoe laat|om hoeveel uur|hoe vroeg)\b")),
     ("number", re.compile(r"\b(how (many|much|old|long|far|high|big|large|often|fast)|what (age|percentage|"
                           r"share|amount|number|price|cost|score|time did|winning time)|hoeveel|hoe (oud|lang|ver|"
                           r"hoog|groot|vaak|snel)|welk (percentage|bedrag|aantal)|wat (kost|kostte)|how old)\b")),
@@ -57,12 +64,17 @@ _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("reason", re.compile(r"\b(why|what (reason|caused|was the reason)|how come|waarom|om welke reden|"
                           r"wat (was|is) de (reden|aanleiding|oorzaak)|waardoor)\b")),
     ("person", re.compile(r"^(who|whom|wie)\b|\b(who|wie) (is|was|are|were|won|leads|said|zei|heeft|werd)\b"
+                          r"|\b(what is|what was|what's) (the|his|her|their) name\b|\bname of the\b|\bhoe heet\b"
+                          r"|\bwat is de naam\b|\bde naam van\b"
                           r"|\bwhich (minister|politician|person|judge|mayor|athlete|skater|director|party|"
                           r"american|dutchman|player|team|company|organi[sz]ation)\b"
                           r"|\bwelke (minister|politicus|partij|rechter|"
                           r"burgemeester|schaatser|directeur)\b")),
     ("place", re.compile(r"\b(where|waar|in which (city|town|country|region|province|place)|in welke "
                          r"(stad|plaats|provincie|regio|land|gemeente))\b")),
+    # A question that names a quantity wants a number, however it is phrased ("What was the inflation rate?").
+    ("number", re.compile(r"\b(rate|percentage|percent|proportion|amount|number of|score|grade|temperature|"
+                          r"speed|cijfer|rapportcijfer|procent|aantal|bedrag|temperatuur|snelheid)\b")),
 ]
 
 _NUMBER_WORDS = ("een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien", "elf", "twaalf",
@@ -118,14 +130,31 @@ def term_in(term: str, text: str) -> bool:
 
 def question_type(question: str) -> str:
     folded = fold(question)
+    if re.match(r"(who|whom|wie)\b", folded):  # "Who were his lawyers when ...?" asks for persons, not a time
+        return "person"
     for name, pattern in _TYPE_PATTERNS:
         if pattern.search(folded):
             return name
     return "other"
 
 
+_AGE = re.compile(r"\b\d+-jarige?\b|\b\d+ jaar (oud|geleden)?\b|\bleeftijd\b|\b(twintigers|dertigers|veertigers|"
+                  r"vijftigers|zestigers|tieners)\b")
+_MONEY = re.compile(r"€|\$|\b(euro|eurocent|cent|dollar|pond|miljoen|miljard|ton|kosten|kost|kostte|kostten|"
+                    r"prijs|bedrag|betaald|boete|salaris)\b")
+_CLOCK = re.compile(r"\b\d{1,2}[:.]\d\d\b|\b\d{1,2} uur\b|\b(middernacht|'s ochtends|'s avonds|'s middags|"
+                    r"'s nachts)\b")
+
+
 def has_type(sentence: str, kind: str) -> bool:
-    """Does the sentence carry what a question of this type asks for (a number, a time, a person...)?"""
+    """Does the sentence carry what a question of this type asks for (an age, a sum of money, a number, a time,
+    a person...)?"""
+    if kind == "age":
+        return bool(_AGE.search(fold(sentence)))
+    if kind == "money":
+        return bool(_MONEY.search(fold(sentence)))
+    if kind == "clock":
+        return bool(_CLOCK.search(fold(sentence)))
     if kind == "number":
         return bool(_NUMBER.search(fold(sentence)))
     if kind == "time":
