@@ -222,7 +222,7 @@ class IndexedDocument:
 def documents_html(documents: Sequence[IndexedDocument], language: str = "en") -> str:
     """The list of indexed articles."""
     if not documents:
-        return '<div class="nb-docs nb-empty">Nothing is indexed yet: upload a .txt or .md article below.</div>'
+        return '<div class="nb-docs nb-empty">Nothing is indexed yet: upload a .txt, .md or .html article below.</div>'
     words = _words(language)
     items = []
     for doc in documents:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,7 @@ class IngestReport:
 
 
 def collect_paths(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into their .txt/.md files (sorted); keep files as given."""
+    """Expand folders into their .txt/.md/.html files (sorted); keep files as given."""
     files: list[Path] = []
     for path in paths:
         path = Path(path)
@@ -194,7 +195,8 @@ def _write_locked(index: Index, embeddings: BotEmbeddings, doc: ParsedDocument, 
     lease.check()
     # The marker goes last: from here on, readers see the new version and never the old one.
     index.mark_complete(Marker(file=doc.file, title=doc.title, doc_hash=doc_hash, chunks=len(chunks),
-                               paragraphs=len(doc.paragraphs), model=embeddings.identity))
+                               paragraphs=len(doc.paragraphs), model=embeddings.identity,
+                               indexed_at=time.time()))
     if stale:
         index.delete_chunks(stale)
         report.chunks_deleted += len(stale)
@@ -211,7 +213,7 @@ def ingest(index: Index, embeddings: BotEmbeddings, paths: Sequence[Path], *, pr
            max_bytes: int | None = None, progress: bool = True) -> IngestReport:
     files = collect_paths(paths)
     if not files:
-        raise DocumentError(f"No .txt or .md files found in {', '.join(str(p) for p in paths)}")
+        raise DocumentError(f"No .txt, .md or .html files found in {', '.join(str(p) for p in paths)}")
     docs = read_all(files, max_bytes)
     report = IngestReport()
     for doc in docs:
