@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     port: int = Field(7860, description="UI port.")
     auth: SecretStr | None = Field(None, description="UI login as 'user:password' (off when unset).")
     concurrency: int = Field(4, ge=1, description="Chat requests served at once by the UI.")
+    feedback_file: Path = Field(PROJECT_DIR / "feedback" / "votes.jsonl", description="Where the chat appends its "
+                                "👍/👎 votes (JSONL; gitignored, and `make clean` leaves it).")
 
     @property
     def model_dir(self) -> Path:

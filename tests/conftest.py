@@ -38,7 +38,7 @@ PINNED_SETTINGS = {
     "BOT_ANSWERER": "extractive", "BOT_LLM_BASE_URL": "", "BOT_LLM_MODEL": "", "BOT_LLM_API_KEY": "",
     "BOT_LLM_TIMEOUT": "60", "BOT_LLM_RETRIES": "1", "BOT_LLM_MAX_TOKENS": "400", "BOT_LLM_TEMPERATURE": "0",
     "BOT_GROUNDING_THRESHOLD": "0.78", "BOT_HOST": "127.0.0.1", "BOT_PORT": "7860", "BOT_AUTH": "",
-    "BOT_CONCURRENCY": "4",
+    "BOT_CONCURRENCY": "4", "BOT_FEEDBACK_FILE": str(SESSION_DIR / "feedback" / "votes.jsonl"),
 }
 os.environ.update(PINNED_SETTINGS)
 for _name in [n for n in os.environ if n.startswith("OPENAI_")]:

@@ -298,3 +298,52 @@ def test_bad_pages_are_refused_with_a_clear_message_and_nothing_indexed(fake_bot
     with pytest.raises(DocumentError, match=message):
         bot.add_document(path)
     assert bot.documents() == []
+
+
+# ---------------------------------------------------------------- feedback
+
+
+def test_votes_are_appended_and_the_downvotes_become_a_review_list(tmp_path, capsys):
+    import json
+
+    from bot.answering.types import Answer, Source
+    from bot.eval.__main__ import main as eval_main
+    from bot.feedback import record_vote, vote_record
+
+    answered = Answer(text="Volgens het artikel: «Het loket is elke dinsdag open.» [1]", abstained=False,
+                      question="Wanneer is het loket open?", language="nl",
+                      sources=[Source(text="De gemeente opent een loket. Het loket is elke dinsdag open.",
+                                      highlight=["Het loket is elke dinsdag open."], document="Loket", paragraph=1,
+                                      score=0.8, file="loket.txt")])
+    path = tmp_path / "feedback" / "votes.jsonl"  # the folder is made when missing
+    history = [{"role": "user", "content": "Wat opent Zwolle?"}, answered]
+    assert record_vote(path, vote_record(True, "Wat opent Zwolle?", answered))
+    assert record_vote(path, vote_record(False, "En wanneer?", answered, history, files=["loket.txt"]))
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [line["vote"] for line in lines] == ["up", "down"]
+    down = lines[1]
+    assert down["question"] == "En wanneer?" and down["answer"] == answered.text and down["files"] == ["loket.txt"]
+    assert down["history"][0] == {"role": "user", "content": "Wat opent Zwolle?"} and len(down["history"]) == 2
+    assert down["sources"][0]["file"] == "loket.txt" and down["sources"][0]["paragraph"] == 1 and down["time"]
+
+    assert eval_main(["--feedback", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 answer(s) voted 👎") and "1. En wanneer?" in out and "Wat opent Zwolle?" not in out.split(
+        "earlier")[0]
+    assert "answered: Volgens het artikel" in out and "loket.txt, paragraph 1" in out
+    assert "> Het loket is elke dinsdag open." in out
+
+    assert eval_main(["--feedback", str(tmp_path / "missing.jsonl")]) == 1
+    assert "cannot read the feedback file" in capsys.readouterr().out
+
+
+def test_a_feedback_file_that_cannot_be_written_logs_a_warning_and_raises_nothing(tmp_path, caplog):
+    from bot.answering.types import Answer
+    from bot.feedback import record_vote, vote_record
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    record = vote_record(False, "Wanneer?", Answer(text="x", sources=[], abstained=True))
+    with caplog.at_level("WARNING", logger="newsbot.feedback"):
+        assert record_vote(blocked / "votes.jsonl", record) is False
+    assert "feedback not saved: cannot write" in caplog.text
