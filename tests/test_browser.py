@@ -73,8 +73,9 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
-def start_ui(folder: Path, index_dir: Path, *, default_host: bool = False, **env: str) -> Server:
-    """``python ui.py`` on a free loopback port; returns once it serves pages.
+def start_ui(folder: Path, index_dir: Path, *, default_host: bool = False, script: Path = ROOT / "ui.py",
+             **env: str) -> Server:
+    """``python ui.py`` (or ``script``) on a free loopback port; returns once it serves pages.
 
     ``default_host``: BOT_HOST is left unset (removed from the environment the suite pins, and run from ``folder``
     so that no `.env` supplies it), so ui.py binds wherever its default says.
@@ -91,7 +92,7 @@ def start_ui(folder: Path, index_dir: Path, *, default_host: bool = False, **env
         environment.pop("GRADIO_SERVER_NAME", None)
     log = folder / "ui.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, str(ROOT / "ui.py")], cwd=folder if default_host else ROOT,
+        process = subprocess.Popen([sys.executable, str(script)], cwd=folder if default_host else ROOT,
                                    env=environment, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}/", process, log, upload_dir)
     deadline = time.monotonic() + SERVER_START_SECONDS
@@ -415,7 +416,7 @@ def test_gradio_client_chat_endpoint_returns_answer_and_sources(server):
     from gradio_client import Client
 
     client = Client(server.url, verbose=False)
-    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/chat"]
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/chat", "/documents"]
     result = client.predict("What is the ChristenUnie's red line?", api_name="/chat")
     assert "gezinshereniging" in result["text"] and result["abstained"] is False
     assert result["sources"][0]["paragraph"] == 9 and result["sources"][0]["file"] == "article-nl-migratie.txt"

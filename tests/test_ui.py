@@ -159,7 +159,7 @@ def test_upload_of_a_wrong_type_or_nothing_says_so(upload_settings, tmp_path):
     status, _ = ui.add_document(_file(tmp_path / "in", "notes.pdf", "%PDF"))
     assert "Only .txt and .md files" in status
     status, _ = ui.add_document(None)
-    assert "Choose a .txt or .md file" in status
+    assert "Choose a .txt, .md or .html file" in status
 
 
 def test_login_setting():

@@ -25,6 +25,7 @@ from bot.answering.history import History
 from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, clean_question
 from bot.index import Index, IndexMissingError, StoreError, forget_embedded, open_index, store_guard
+from bot.index.schema import CONTEXT_VIEW
 from bot.language.text import DocumentError
 from bot.model.embedding import BotEmbeddings
 from bot.settings import Settings, get_settings
@@ -58,6 +59,7 @@ class DocumentInfo:
 class ArticleParagraph:
     number: int
     text: str
+    heading: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,10 +215,17 @@ class Bot:
             if marker is None:
                 raise UnknownDocumentError(f"Not an indexed document: {file}.")
             paragraphs: dict[int, str] = {}
-            for record in self.index.sentences(file, marker.doc_hash).values():
-                paragraphs.setdefault(record.paragraph, record.passage)
+            headings: set[int] = set()
+            for text, record in self.index.version_chunks(file, marker.doc_hash):
+                paragraphs[record.paragraph] = record.passage
+                # Headings are not chunks: a paragraph's first sentence is embedded after the heading above it
+                # ("Heading. Sentence", bot/ingest.py), which is where the heading is read back from.
+                if (record.view == CONTEXT_VIEW and record.sentence == 0 and record.paragraph > 1
+                        and text.endswith(". " + record.sentence_text) and text != record.sentence_text):
+                    paragraphs.setdefault(record.paragraph - 1, text[:-len(record.sentence_text) - 2])
+                    headings.add(record.paragraph - 1)
             return Article(file=file, title=marker.title,
-                           paragraphs=[ArticleParagraph(n, paragraphs[n]) for n in sorted(paragraphs)])
+                           paragraphs=[ArticleParagraph(n, paragraphs[n], n in headings) for n in sorted(paragraphs)])
 
         return self._guarded(read)
 

@@ -199,6 +199,13 @@ class Index:
         return {r.position: r for r in records if r.file == file and r.view == schema.SENTENCE_VIEW}
 
     @_guarded
+    def version_chunks(self, file: str, doc_hash: str) -> list[tuple[str, ChunkRecord]]:
+        """Every chunk of one document version, both views: its embedded text and its record."""
+        got = self.chunks.get(where={schema.DOC_HASH: doc_hash}, include=["documents", "metadatas"])
+        pairs = zip(got["documents"] or [], map(ChunkRecord.from_metadata, got["metadatas"] or []))
+        return [(text, record) for text, record in pairs if record.file == file]
+
+    @_guarded
     def contains_text(self, text: str) -> bool:
         """Whether any stored chunk contains ``text`` (case-sensitive), e.g. a name the question mentions."""
         return bool(self.chunks.get(where=self._in_scope(), where_document={"$contains": text}, limit=1,
