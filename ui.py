@@ -223,7 +223,8 @@ def safe_upload_name(original: str) -> str:
     stem, dot, suffix = name.rpartition(".")
     suffix = f".{suffix.lower()}" if dot else ""
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UploadRejected(f"Only {' and '.join(SUPPORTED_SUFFIXES)} files can be added; «{name}» is not one.")
+        kinds = f"{', '.join(SUPPORTED_SUFFIXES[:-1])} and {SUPPORTED_SUFFIXES[-1]}"
+        raise UploadRejected(f"Only {kinds} files can be added; «{name}» is not one.")
     stem = re.sub(r"[^\w.-]+", "-", stem, flags=re.UNICODE)
     stem = re.sub(r"\.{2,}", ".", stem).strip(".-_")[:MAX_NAME_CHARS] or "upload"
     return stem + suffix

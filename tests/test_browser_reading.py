@@ -89,7 +89,7 @@ def in_view(page, selector: str) -> bool:
         const box = document.querySelector(selector).getBoundingClientRect();
         const panel = document.querySelector('#article-panel').getBoundingClientRect();
         return box.top >= Math.max(0, panel.top) - 1 && box.top < Math.min(window.innerHeight, panel.bottom)
-            && box.height > 0;
+            && box.left >= panel.left - 1 && box.right <= panel.right + 1 && box.height > 0;
     }""", selector)
 
 
@@ -175,6 +175,8 @@ def test_scope_to_one_article_and_the_other_is_not_answered_from(chat):
 
 @pytest.mark.browser
 def test_removing_an_upload_asks_first_and_then_it_is_no_longer_answered_from(chat, tmp_path):
+    from playwright.sync_api import expect
+
     page = chat.page
     path = tmp_path / "loket-kampen.txt"
     path.write_text(LOKET, encoding="utf-8")
@@ -203,13 +205,15 @@ def test_removing_an_upload_asks_first_and_then_it_is_no_longer_answered_from(ch
                            ".innerText)", timeout=60_000)
     assert "Nieuw loket voor paspoorten" not in page.locator("#documents").inner_text()
     assert not (chat.server.upload_dir / "loket-kampen.txt").exists()
-    assert "Nieuw loket voor paspoorten" not in page.locator("#scope").inner_text()
+    expect(page.locator("#scope")).not_to_contain_text("Nieuw loket voor paspoorten", timeout=30_000)
     reply = chat.ask(question)
     assert "nb-abstention" in reply.get_attribute("class") and "woensdag" not in reply.inner_text()
 
 
 @pytest.mark.browser
 def test_a_saved_html_page_is_indexed_without_its_boilerplate(chat, tmp_path):
+    from playwright.sync_api import expect
+
     page = chat.page
     path = tmp_path / "zwembad-deventer.html"
     path.write_bytes(SAVED_PAGE.encode("windows-1252"))
@@ -228,9 +232,8 @@ def test_a_saved_html_page_is_indexed_without_its_boilerplate(chat, tmp_path):
     empty.write_text("<html><head><meta charset='utf-8'></head><body><nav><a href='/'>Home</a> "
                      "<a href='/sport'>Sport</a></nav><div>Wij gebruiken cookies</div></body></html>", encoding="utf-8")
     status = chat.upload(empty)
-    page.wait_for_function("() => /menu.html/.test(document.querySelector('#upload-status').innerText)",
-                           timeout=60_000)
-    assert "no article text" in page.locator("#upload-status").inner_text()
+    expect(page.locator("#upload-status .nb-status")).to_contain_text("menu.html", timeout=60_000)
+    assert "no article text" in page.locator("#upload-status .nb-status").inner_text()
     assert "menu.html" not in page.locator("#documents").inner_text()
 
 
@@ -288,7 +291,7 @@ def test_the_api_takes_files_and_lists_documents(reading_server):
     client = Client(reading_server.url, verbose=False)
     listed = client.predict(api_name="/documents")
     by_file = {d["file"]: d for d in listed}
-    assert by_file[ARTICLE.name]["title"] == MIGRATION_TITLE and by_file[ARTICLE.name]["paragraphs"] > 5
+    assert by_file[ARTICLE.name]["title"].startswith(MIGRATION_TITLE) and by_file[ARTICLE.name]["paragraphs"] > 5
     assert by_file[ARTICLE.name]["indexed_at"].endswith("+00:00")
     question = "Hoeveel fietsen passen in de nieuwe stalling in Utrecht?"
     scoped = client.predict(question, [], [ARTICLE.name], api_name="/chat")
