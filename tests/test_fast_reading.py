@@ -347,3 +347,79 @@ def test_a_feedback_file_that_cannot_be_written_logs_a_warning_and_raises_nothin
     with caplog.at_level("WARNING", logger="newsbot.feedback"):
         assert record_vote(blocked / "votes.jsonl", record) is False
     assert "feedback not saved: cannot write" in caplog.text
+
+
+# ---------------------------------------------------------------- the chat's functions (ui.py), fast
+
+
+@pytest.mark.parametrize(("host", "auth", "allowed"), [
+    ("127.0.0.1", "", True), ("localhost", "", True), ("::1", "", True), ("127.0.0.2", "", True),
+    ("0.0.0.0", "", False), ("192.0.2.10", "", False), ("chat.example", "", False),
+    ("0.0.0.0", "redactie:geheim", True),
+])
+def test_upload_and_removal_need_loopback_or_a_login(settings, host, auth, allowed):
+    from pydantic import SecretStr
+
+    import ui
+
+    ok, why = ui.management(settings.model_copy(update={"host": host, "auth": SecretStr(auth) if auth else None}))
+    assert ok is allowed and (why == "" if allowed else f"listens on {host}" in why and "BOT_AUTH" in why)
+
+
+def test_off_the_chat_refuses_uploads_and_removals_itself(fake_bot, docs, monkeypatch):
+    """Not only hidden in the page: the server's handlers refuse, and nothing changes."""
+    import ui
+    from bot.answering import get_bot
+
+    get_bot().add_document(docs / "zwembad.txt", upload_dir=fake_fixture_dir(fake_bot))
+    monkeypatch.setenv("BOT_HOST", "192.0.2.10")
+    from bot.settings import get_settings
+
+    get_settings.cache_clear()
+    status, _ = ui.add_document(str(docs / "loket.txt"))
+    assert "turned off" in status and [d.file for d in get_bot().documents()] == ["zwembad.txt"]
+    *_, (status, _, _, _) = list(ui.remove_upload("zwembad.txt"))
+    assert "turned off" in status and (fake_bot.upload_dir / "zwembad.txt").is_file()
+    assert [d.file for d in get_bot().documents()] == ["zwembad.txt"]
+    assert 'class="nb-remove-doc"' not in ui.documents_view()
+
+
+def test_the_chat_removes_an_upload_and_says_so(fake_bot, docs):
+    import ui
+    from bot.answering import get_bot
+
+    get_bot().add_document(docs / "zwembad.txt", upload_dir=fake_fixture_dir(fake_bot))
+    assert 'class="nb-remove-doc"' in ui.documents_view()
+    updates = list(ui.remove_upload("zwembad.txt"))
+    assert "Removing zwembad.txt" in updates[0][0] and "Removed zwembad.txt" in updates[-1][0]
+    assert get_bot().documents() == [] and not (fake_bot.upload_dir / "zwembad.txt").exists()
+
+
+def test_a_vote_in_the_chat_records_the_turn_it_was_given_to(fake_bot, docs, monkeypatch, tmp_path):
+    import json
+
+    import gradio as gr
+
+    import ui
+    from bot.answering import get_bot
+    from bot.settings import get_settings
+
+    get_bot().add_document(docs / "loket.txt")
+    monkeypatch.setenv("BOT_FEEDBACK_FILE", str(tmp_path / "fb" / "votes.jsonl"))
+    get_settings.cache_clear()
+    conversation = ui.Conversation()
+    list(ui.ask("Wat opent Zwolle?", conversation))
+    list(ui.ask("Wanneer is het loket open?", conversation, ["loket.txt"]))
+    assert sorted(conversation.answered) == [1, 3]
+    ui.vote(conversation, gr.LikeData(None, {"index": 3, "value": "…", "liked": False}))
+    ui.vote(conversation, gr.LikeData(None, {"index": 2, "value": "a question", "liked": True}))  # not an answer
+    lines = (tmp_path / "fb" / "votes.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert (record["vote"], record["question"], record["files"]) == ("down", "Wanneer is het loket open?",
+                                                                       ["loket.txt"])
+    assert [turn["role"] for turn in record["history"]] == ["user", "assistant"]
+    # a file that cannot be written: the chat goes on
+    monkeypatch.setenv("BOT_FEEDBACK_FILE", str(docs / "loket.txt" / "votes.jsonl"))
+    get_settings.cache_clear()
+    ui.vote(conversation, gr.LikeData(None, {"index": 1, "value": "…", "liked": True}))
