@@ -112,6 +112,8 @@ def describe_problem(exc: BaseException) -> tuple[str, str]:
         return "The index is unavailable", str(exc)
     if isinstance(exc, DocumentError):
         return "The document cannot be used", str(exc)
+    if isinstance(exc, UnknownDocumentError):
+        return "An article is no longer indexed", f"{exc} Untick it in the Documents panel (it may have been removed)."
     if isinstance(exc, ValueError):
         return "Please rephrase the question", str(exc)
     log.exception("unexpected error", exc_info=exc)

@@ -423,3 +423,52 @@ def test_a_vote_in_the_chat_records_the_turn_it_was_given_to(fake_bot, docs, mon
     monkeypatch.setenv("BOT_FEEDBACK_FILE", str(docs / "loket.txt" / "votes.jsonl"))
     get_settings.cache_clear()
     ui.vote(conversation, gr.LikeData(None, {"index": 1, "value": "…", "liked": True}))
+
+
+def test_cli_remove_waits_for_a_writer_and_says_so(fake_bot, docs, capsys):
+    from bot.answering import get_bot
+
+    assert main(["ingest", "--quiet", str(docs)]) == 0
+    service = get_bot()
+    held, release = threading.Event(), threading.Event()
+
+    def writer():
+        with document_lock(service.settings, service.index.client, "loket.txt"):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    held.wait(10)
+    threading.Timer(1.0, release.set).start()
+    capsys.readouterr()
+    assert main(["remove", "loket.txt"]) == 0
+    thread.join(10)
+    out, err = capsys.readouterr()
+    assert "Waiting for another process" in err and "loket.txt" in err and "Removed loket.txt" in out
+
+
+def test_the_llm_mode_is_given_passages_of_the_scope_only(both, monkeypatch):
+    """What the LLM is shown comes from the scope (its reply is cut off here, so the check, which needs the real
+    model, is not reached: the extractive answer of the scope is the fallback)."""
+    from bot.answering import get_bot
+    from bot.llm.answerer import LLMAnswerer
+    from bot.llm.client import LLMError
+
+    service = get_bot()
+    seen: list[str] = []
+
+    class Scripted:
+        def complete(self, messages):
+            seen.append(" ".join(str(getattr(m, "content", m)) for m in messages))
+            raise LLMError("scripted: no reply")
+
+        def stream(self, messages):
+            yield from ()
+            self.complete(messages)
+
+    monkeypatch.setattr(service, "llm", LLMAnswerer(service.answering, service.settings, backend=Scripted()))
+    service.answer("Wanneer is het loket open?", files=["loket.txt"])
+    assert seen and "dinsdag" in seen[-1] and "Kade" not in seen[-1] and "zwembad" not in seen[-1].lower()
+    *_, final = service.stream("Wanneer is het loket open?", files=["loket.txt"])
+    assert final.sources and all(s.file == "loket.txt" for s in final.sources) and len(seen) == 2
