@@ -36,7 +36,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     report = ingest(index, embeddings, paths, prune=args.prune, max_bytes=settings.max_upload_bytes,
-                    progress=not args.quiet)
+                    progress=not args.quiet, on_wait=waiting_message)
     print(report.summary())
     return 0
 
@@ -76,6 +76,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def waiting_message(holder: dict) -> None:
+    """What ingest and remove print while another process writes the document they need."""
+    print(f"Waiting for another process (pid {holder.get('pid')} on {holder.get('host')}) to finish writing "
+          f"{holder.get('document', 'the document')}…", file=sys.stderr, flush=True)
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
     from bot.index import open_index
     from bot.model.embedding import BotEmbeddings
@@ -87,11 +93,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
         print(f"error: {args.file} is not in the index (indexed: {known}); nothing was removed.", file=sys.stderr)
         return 1
 
-    def waiting(holder: dict) -> None:
-        print(f"Waiting for another process (pid {holder.get('pid')} on {holder.get('host')}) to finish writing "
-              f"{args.file}…", file=sys.stderr, flush=True)
-
-    deleted = index.remove(args.file, on_wait=waiting)
+    deleted = index.remove(args.file, on_wait=waiting_message)
     print(f"Removed {args.file} from the index ({deleted} chunks). Its file, if any, is untouched: a later "
           "`python -m bot ingest` of it adds it again.")
     return 0

@@ -472,3 +472,27 @@ def test_the_llm_mode_is_given_passages_of_the_scope_only(both, monkeypatch):
     assert seen and "dinsdag" in seen[-1] and "Kade" not in seen[-1] and "zwembad" not in seen[-1].lower()
     *_, final = service.stream("Wanneer is het loket open?", files=["loket.txt"])
     assert final.sources and all(s.file == "loket.txt" for s in final.sources) and len(seen) == 2
+
+
+def test_cli_ingest_waits_for_a_writer_of_the_same_document_and_says_so(fake_bot, docs, capsys):
+    from bot.answering import get_bot
+
+    assert main(["ingest", "--quiet", str(docs / "zwembad.txt")]) == 0  # the index exists
+    service = get_bot()
+    held, release = threading.Event(), threading.Event()
+
+    def writer():
+        with document_lock(service.settings, service.index.client, "loket.txt"):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    held.wait(10)
+    threading.Timer(1.0, release.set).start()
+    capsys.readouterr()
+    assert main(["ingest", "--quiet", str(docs / "loket.txt"), str(docs / "zwembad.txt")]) == 0
+    thread.join(10)
+    out, err = capsys.readouterr()
+    assert err.count("Waiting for another process") == 1 and "to finish writing loket.txt…" in err
+    assert out.startswith("1 document(s) written, 1 unchanged")
