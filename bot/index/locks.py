@@ -151,11 +151,11 @@ def document_lock(settings: Settings, client: Any, file: str, wait: float = WAIT
     to say why nothing happens yet."""
     lease = Lease(settings, client, lock_name(settings, file), file)
     deadline = time.monotonic() + wait
-    told = False
+    refused = 0
     with store_guard(settings):
         while (holder := lease.try_acquire()) is not None:
-            if on_wait is not None and holder and not told:
-                told = True
+            refused += 1
+            if on_wait is not None and holder and refused == 2:  # not for a dead holder's lock, taken over at once
                 on_wait(holder)
             if time.monotonic() > deadline:
                 raise StoreError(f"{file} is being ingested by another process ({holder.get('host')}, pid "
