@@ -1,49 +1,74 @@
-"""The grounding check: every sentence of a generated answer must cite a passage that supports it.
+"""The quote check: every sentence of a generated answer must rest on a verbatim quote of the passage it cites.
 
-A sentence is *supported* when
-- it cites at least one of the numbered passages the LLM was given (``[n]``);
-- its embedding is close enough (cosine >= threshold) to a sentence of a cited passage, two adjacent
-  sentences, or the whole passage. EmbeddingGemma is cross-lingual, so an English sentence is checked
-  against Dutch evidence;
-- every number and every acronym-like name it states (D66, VVD, ChristenUnie, UN) occurs in a cited
-  passage: embeddings barely notice "300" for "tweehonderd" or a party swapped for another.
+The LLM writes, per sentence, the passage number and the short Dutch span it rests on (:mod:`bot.llm.quotes`
+parses that). A sentence is kept when
 
-Sentences that fail are dropped; the caller decides what is left to show. The threshold is calibrated by
-``bench/grounding_calibration.py``.
+1. its quote occurs in the cited passage, after folding case, diacritics, quotes, punctuation and whitespace,
+   with a small edit tolerance (rapidfuzz), and is no instruction the document gives (prompt injection);
+2. it says no more than its quote:
+   - its embedding (EmbeddingGemma, the ``STS`` prompt: cross-lingual, so English is checked against Dutch)
+     reaches ``threshold`` against the quote;
+   - every number, date and name it states occurs in the quote or the passage sentence(s) the quote lies in,
+     matched across languages (:func:`bot.language.terms.term_in`: Israel/Israël, Netherlands/Nederland,
+     Christian Union/ChristenUnie; "two hundred" = "tweehonderd");
+   - a negation (not, no, niet, geen...) is in both or in neither;
+   - a cause (because, omdat, door...) is stated only when the quote's sentence gives one.
+
+Whatever fails is dropped with its reason; the caller decides what is left to show. The threshold is fitted
+by ``python -m bot.llm.calibrate``.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from rapidfuzz import fuzz
 
+from bot.language.linguistics import leans_on_antecedent, names_in
+from bot.language.terms import fold, has_type, term_in
 from bot.language.text import split_sentences
-from bot.llm.numbers import numbers_in
+from bot.llm.numbers import dates_in, numbers_in
 from bot.model.cache import VectorCache
 
 if TYPE_CHECKING:
     from bot.model.embedding import BotEmbeddings
 
 SIMILARITY_PROMPT = "STS"  # EmbeddingGemma: "task: sentence similarity | query: "
-_CITE = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-# Markers written after the full stop ("… optie. [2]") belong to the sentence before them.
-_TRAILING_CITES = re.compile(r"([.!?…]+)((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_STRONG_NAME = re.compile(r"\b(?:[A-Z]{2,}\w*|\w*\d\w*|[A-Z][a-z]+[A-Z]\w*)\b")
+MIN_QUOTE_WORDS = 2
+MIN_ALIGNMENT = 90.0
+MAX_ANTECEDENTS = 2  # rapidfuzz partial_ratio (0-100): about one edit in ten characters
+_NEGATIONS = frozenset("not no never none nobody nothing neither nor without cannot niet geen nooit niets niemand "
+                       "nergens zonder noch".split())
+_ENGLISH_CAUSE = re.compile(r"\b(because|due to|owing to|as a result|caused by|thanks to|therefore|the reason|"
+                            r"in order to|so that|since)\b")
+# A document sentence that addresses the model is data, never evidence: quoting it proves nothing.
+_INSTRUCTION = re.compile(r"\b(ignore|disregard|negeer|vergeet)\b.{0,60}\b(instruction|instructies?|opdracht|rules|"
+                          r"regels|prompt)|\b(system prompt|you are an? (ai|assistant|language model))\b", re.I)
 
 
 @dataclass
 class Claim:
-    text: str  # as generated, markers included
+    text: str  # as generated (the sentence alone)
     plain: str  # without markers or markup
-    cites: list[int]
-    score: float = 0.0  # best similarity with a cited passage's sentence(s)
-    evidence: str = ""  # that sentence (or pair)
-    reason: str = ""  # why it was dropped; empty when supported
+    passage: int | None = None  # the passage number it cites (1-based)
+    quote: str = ""  # the quote as the LLM wrote it
+    span: tuple[int, int] | None = None  # where the quote lies in the passage
+    evidence: str = ""  # that span, exactly as the passage has it
+    context: str = ""  # the passage sentence(s) the span lies in
+    score: float = 0.0  # similarity of the sentence to its quote
+    reason: str = ""  # why it was dropped; empty when verified
+    refusal: bool = False  # the LLM's "the article does not answer" phrase
+
+    @property
+    def shown(self) -> str:
+        """The sentence as the user sees it, with the number of the passage it rests on: "… [2]."."""
+        body = self.plain.rstrip()
+        end = re.search(r"[.!?…]+$", body)
+        return f"{body[:end.start()] if end else body} [{self.passage}]{end.group() if end else '.'}"
 
 
 @dataclass
@@ -54,51 +79,112 @@ class Verdict:
 
     @property
     def text(self) -> str:
-        return " ".join(c.text for c in self.kept)
+        return " ".join(c.shown for c in self.kept)
 
-
-def split_claims(answer: str) -> list[Claim]:
-    """The answer's sentences, each with the passage numbers it cites."""
-    claims = []
-    text = answer.replace("**", "").replace("__", "")
-    for line in text.splitlines():
-        line = _TRAILING_CITES.sub(lambda m: f"{m.group(2).strip()}{m.group(1)}", _BULLET.sub("", line))
-        for sentence in split_sentences(line):
-            cites = [int(n) for group in _CITE.findall(sentence) for n in re.split(r"[,;]", group)]
-            plain = " ".join(_CITE.sub(" ", sentence).split())
-            plain = re.sub(r"\s+([.,;:!?…])", r"\1", plain)
-            if any(c.isalnum() for c in plain):
-                claims.append(Claim(sentence.strip(), plain, list(dict.fromkeys(cites))))
-    return claims
+    def add(self, claim: Claim) -> None:
+        if claim.refusal:
+            self.refusal = True
+        else:
+            (self.dropped if claim.reason else self.kept).append(claim)
 
 
 def _normal(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    return " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
 
 
 def is_refusal(plain: str, refusals: list[str]) -> bool:
     said = _normal(plain)
-    return any(_normal(r) in said for r in refusals)
+    return bool(said) and any(_normal(r) in said for r in refusals)
 
 
-def evidence_units(passage: str) -> list[str]:
-    """Each sentence of the passage, each pair of adjacent sentences, and the whole passage (a generated
-    sentence often joins two of its sentences; triples were tried and kept more invented sentences)."""
-    sentences = split_sentences(passage)
-    whole = [" ".join(sentences)] if len(sentences) > 2 else []
-    return sentences + [f"{a} {b}" for a, b in itertools.pairwise(sentences)] + whole
+def _folded_with_offsets(text: str) -> tuple[str, list[int]]:
+    """``text`` folded to lower-case letters, digits and single spaces, and for each character of the result
+    the offset of the character of ``text`` it comes from."""
+    chars: list[str] = []
+    offsets: list[int] = []
+    for i, c in enumerate(text):
+        for d in unicodedata.normalize("NFKD", c):
+            if unicodedata.combining(d):
+                continue
+            d = d.lower() if d.isalnum() else " "
+            if d == " " and (not chars or chars[-1] == " "):
+                continue
+            chars.append(d)
+            offsets.append(i)
+    while chars and chars[-1] == " ":
+        chars.pop()
+        offsets.pop()
+    return "".join(chars), offsets
 
 
-def unsupported_specifics(claim: str, evidence: str) -> list[str]:
-    """Numbers and acronym-like names in the claim that the evidence does not contain."""
-    missing = [f"{n:g}" for n in sorted(numbers_in(claim) - numbers_in(evidence))]
-    for name in dict.fromkeys(_STRONG_NAME.findall(claim)):
-        if name.isdigit():
+def locate(quote: str, passage: str) -> tuple[int, int] | None:
+    """Where the quote lies in the passage (start, end offsets), allowing a few edits; None when it does not."""
+    needle, _ = _folded_with_offsets(quote)
+    haystack, offsets = _folded_with_offsets(passage)
+    if not needle or not haystack:
+        return None
+    start = f" {haystack} ".find(f" {needle} ")
+    if start >= 0:
+        end = start + len(needle)
+    else:
+        alignment = fuzz.partial_ratio_alignment(needle, haystack)
+        if alignment.score < MIN_ALIGNMENT:
+            return None
+        start, end = alignment.dest_start, alignment.dest_end
+        while start > 0 and haystack[start - 1] != " ":  # whole words of the passage
+            start -= 1
+        while end < len(haystack) and haystack[end] != " ":
+            end += 1
+    first, last = offsets[start], offsets[end - 1] + 1
+    while last < len(passage) and passage[last].isalnum():  # a folded "ß"/ligature ends inside a character
+        last += 1
+    return first, last
+
+
+def quote_context(passage: str, span: tuple[int, int]) -> str:
+    """The passage's sentence(s) that the span overlaps, and the one before them when the first leans on it
+    ("Voor deze groep is gezinshereniging geen optie" names the group in the sentence before)."""
+    sentences, found, position = split_sentences(passage), [], 0
+    for i, sentence in enumerate(sentences):
+        start = passage.find(sentence, position)
+        if start < 0:
             continue
-        flags = 0 if name.isupper() else re.IGNORECASE  # "UN" is not "un-"; "Christenunie" is ChristenUnie
-        if not re.search(rf"(?<!\w){re.escape(name)}(?![^\W\d_])", evidence, flags):
+        position = start + len(sentence)
+        if start < span[1] and span[0] < position:
+            if not found:  # the antecedents it leans on, two sentences back at most
+                back = i
+                while back > 0 and i - back < MAX_ANTECEDENTS and leans_on_antecedent(sentences[back]):
+                    back -= 1
+                found.extend(sentences[back:i])
+            found.append(sentence)
+    return " ".join(found) or passage[span[0]:span[1]]
+
+
+def unsupported_specifics(sentence: str, evidence: str) -> list[str]:
+    """Numbers, dates and names in the sentence that the evidence does not state, in any language."""
+    missing = [f"{n:g}" for n in sorted(numbers_in(sentence) - numbers_in(evidence))]
+    missing += sorted(dates_in(sentence) - dates_in(evidence))
+    for name in dict.fromkeys(names_in(sentence)):
+        parts = [w for w in re.split(r"[-'’]", fold(name)) if w and not w.isdigit()]
+        if name.isupper() and len(name) <= 4:  # "UN" is not "un-"
+            present = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", evidence) is not None
+        else:
+            present = all(term_in(part, evidence) for part in parts)
+        if not present:
             missing.append(name)
     return missing
+
+
+def negated(text: str) -> bool:
+    return "n't" in text.lower() or any(w in _NEGATIONS for w in re.findall(r"\w+", fold(text)))
+
+
+def states_cause(text: str) -> bool:
+    return bool(_ENGLISH_CAUSE.search(fold(text))) or has_type(text, "reason")
+
+
+def is_instruction(text: str) -> bool:
+    return bool(_INSTRUCTION.search(text))
 
 
 class GroundingChecker:
@@ -116,36 +202,46 @@ class GroundingChecker:
         kwargs = {"prompt_name": SIMILARITY_PROMPT} if SIMILARITY_PROMPT in (model.prompts or {}) else {}
         return model.encode(texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True, **kwargs)
 
-    def score(self, claim: str, passages: list[str]) -> tuple[float, str]:
-        """Best similarity of the claim with a sentence (or pair) of the passages, and that evidence."""
-        units = [u for p in passages for u in evidence_units(p)]
-        if not units:
-            return 0.0, ""
-        vectors = self.encode([claim, *units])
-        similarities = vectors[1:] @ vectors[0]
-        best = int(np.argmax(similarities))
-        return float(similarities[best]), units[best]
+    def similarity(self, a: str, b: str) -> float:
+        vectors = self.encode([a, b])
+        return float(vectors[0] @ vectors[1])
 
-    def check(self, answer: str, passages: list[str], refusals: list[str]) -> Verdict:
-        """Split the answer into claims and keep those that the passages they cite support."""
-        verdict = Verdict()
-        claims = split_claims(answer)
-        for claim in claims:
-            if is_refusal(claim.plain, refusals):
-                verdict.refusal = True
-                continue
-            cited = [passages[n - 1] for n in claim.cites if 1 <= n <= len(passages)]
-            if not claim.cites:
-                claim.reason = "cites no passage"
-            elif not cited:
-                claim.reason = f"cites a passage that does not exist ({', '.join(map(str, claim.cites))})"
-            else:
-                claim.score, claim.evidence = self.score(claim.plain, cited)
-                missing = unsupported_specifics(claim.plain, " ".join(cited))
-                if claim.score < self.threshold:
-                    claim.reason = f"not supported by the cited passage (similarity {claim.score:.2f})"
-                elif missing:
-                    claim.reason = f"the cited passage does not mention {', '.join(missing)}"
-            (verdict.dropped if claim.reason else verdict.kept).append(claim)
-        verdict.refusal = verdict.refusal and not verdict.kept
-        return verdict
+    def anchor(self, claim: Claim, passages: list[str]) -> str:
+        """Find the claim's quote in its passage (fills span, evidence, context); the reason when it fails."""
+        if claim.passage is None:
+            return "cites no passage"
+        if not 1 <= claim.passage <= len(passages):
+            return f"cites a passage that does not exist ({claim.passage})"
+        if len(_normal(claim.quote).split()) < MIN_QUOTE_WORDS:
+            return "gives no quote" if not claim.quote.strip() else "its quote is too short to rest on"
+        passage = passages[claim.passage - 1]
+        claim.span = locate(claim.quote, passage)
+        if claim.span is None:
+            return f"its quote is not in passage {claim.passage}"
+        claim.evidence = passage[claim.span[0]:claim.span[1]]
+        claim.context = quote_context(passage, claim.span)
+        if is_instruction(claim.context):
+            return "its quote is an instruction in the document, not a statement"
+        return ""
+
+    def says_no_more(self, claim: Claim) -> str:
+        """Whether the sentence says no more than its quote; the reason when it does."""
+        missing = unsupported_specifics(claim.plain, claim.context)
+        if missing:
+            return f"its quote does not mention {', '.join(missing)}"
+        if negated(claim.plain) != negated(claim.evidence):
+            return "its negation differs from the quote's"
+        if states_cause(claim.plain) and not states_cause(claim.context):
+            return "it states a cause its quote does not give"
+        claim.score = self.similarity(claim.plain, claim.evidence)
+        if claim.score < self.threshold:
+            return f"it says more than its quote (similarity {claim.score:.2f})"
+        return ""
+
+    def verify(self, claim: Claim, passages: list[str], refusals: list[str]) -> Claim:
+        """Check one claim (sets its reason, or marks it as the refusal phrase) and return it."""
+        if is_refusal(claim.plain, refusals):
+            claim.refusal = True
+            return claim
+        claim.reason = self.anchor(claim, passages) or self.says_no_more(claim)
+        return claim

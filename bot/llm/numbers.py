@@ -1,4 +1,5 @@
-"""Numbers stated in a text, as values, in digits or in English or Dutch words ("tweehonderd" = 200).
+"""Numbers and dates stated in a text: numbers as values, in digits or in English or Dutch words
+("tweehonderd" = 200), month and weekday names as one name for both languages ("June" = "juni").
 
 Used by the grounding check: an English "two hundred" is supported by a Dutch "tweehonderd".
 "een"/"one" are left out: they are articles and pronouns far more often than numbers.
@@ -73,3 +74,25 @@ def numbers_in(text: str) -> set[float]:
     if current is not None:
         values.add(float(current))
     return values
+
+
+_MONTHS = ("january february march april may june july august september october november december".split(),
+           "januari februari maart april mei juni juli augustus september oktober november december".split())
+_DAYS = ("monday tuesday wednesday thursday friday saturday sunday".split(),
+         "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag".split())
+_DATE_NAMES = {word: f"month-{i + 1}" for names in _MONTHS for i, word in enumerate(names)}
+_DATE_NAMES.update({word: f"day-{i + 1}" for names in _DAYS for i, word in enumerate(names)})
+_DATE_WORDS = {"may"}  # also a verb: only a date when a day number stands beside it
+
+
+def dates_in(text: str) -> set[str]:
+    """Month and weekday names in the text, the same for English and Dutch ("June" and "juni": month-6)."""
+    found = set()
+    tokens = _WORD.findall(text)
+    for i, token in enumerate(tokens):
+        word = token.lower()
+        if word in _DATE_WORDS and not (token[0].isupper() and i > 0):
+            continue
+        if word in _DATE_NAMES:
+            found.add(_DATE_NAMES[word])
+    return found
