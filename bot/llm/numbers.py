@@ -54,8 +54,34 @@ def _digits_value(text: str) -> float:
     return float(text.replace(",", "."))
 
 
+# Race times ("1.14,26" = "1:14.26") and clock times ("18.00" = "18:00" = "6 pm"), each as one value.
+_RACE_TIME = re.compile(r"(?<![\w.,:])(\d{1,2})[.:](\d{2})[,.](\d{1,3})(?![\w]|[.,]\d)")
+_CLOCK_TIME = re.compile(r"(?<![\w.,:])(\d{1,2})(?:[.:](\d{2}))?\s*([ap])\.?m\b\.?"
+                         r"|(?<![\w.,:])(\d{1,2})[.:](\d{2})(?![\w]|[.,]\d)", re.I)
+
+
+def _times(text: str) -> tuple[set[float], str]:
+    """Race and clock times in the text as values, and the text without them."""
+    values: set[float] = set()
+
+    def race(m: re.Match) -> str:
+        values.add(round(int(m.group(1)) * 60 + int(m.group(2)) + int(m.group(3)) / 10 ** len(m.group(3)), 3))
+        return " "
+
+    def clock(m: re.Match) -> str:
+        if m.group(3):  # 6 pm, 6.30 a.m.
+            hour = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
+            values.add(hour + int(m.group(2) or 0) / 100)
+        else:
+            values.add(int(m.group(4)) + int(m.group(5)) / 100)
+        return " "
+
+    return values, _CLOCK_TIME.sub(clock, _RACE_TIME.sub(race, text))
+
+
 def numbers_in(text: str) -> set[float]:
-    values = {_digits_value(m.group()) for m in _DIGITS.finditer(text)}
+    times, text = _times(text)
+    values = times | {_digits_value(m.group()) for m in _DIGITS.finditer(text)}
     current: float | None = None  # an English number spelled over several words: "two hundred and fifty"
     for token in (w.lower().strip("-") for w in _WORD.findall(text)):
         if token in _UNITS or token in _TENS:
