@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0, le=2, description="LLM sampling temperature.")
     grounding_threshold: float = Field(
         0.82, ge=-1, le=1, description="An LLM sentence is kept when its similarity to the verbatim quote it rests "
-        "on reaches this, besides the quote's and the specifics' checks (calibrated: python bench/quote_calibration.py).")
+        "on reaches this, besides the quote's and the specifics' checks (calibrated: bench/quote_calibration.py).")
     host: str = Field("127.0.0.1", description="UI bind address.")
     port: int = Field(7860, description="UI port.")
     auth: SecretStr | None = Field(None, description="UI login as 'user:password' (off when unset).")

@@ -7,7 +7,8 @@ parses that). A sentence is kept when
    with a small edit tolerance (rapidfuzz), and is no instruction the document gives (prompt injection);
 2. it says no more than its quote:
    - its embedding (EmbeddingGemma, the ``STS`` prompt: cross-lingual, so English is checked against Dutch)
-     reaches ``threshold`` against the quote;
+     reaches ``threshold`` against the quote, or against the quote's sentence with the sentences it leans on
+     (so that "war refugees" may stand for the quote's "deze groep");
    - every number, date and name it states occurs in the quote or the passage sentence(s) the quote lies in,
      matched across languages (:func:`bot.language.terms.term_in`: Israel/Israël, Netherlands/Nederland,
      Christian Union/ChristenUnie; "two hundred" = "tweehonderd");
@@ -233,7 +234,9 @@ class GroundingChecker:
             return "its negation differs from the quote's"
         if states_cause(claim.plain) and not states_cause(claim.context):
             return "it states a cause its quote does not give"
-        claim.score = self.similarity(claim.plain, claim.evidence)
+        # Against the quote, or the quote within its sentence and what that sentence leans on ("deze groep"):
+        # a sentence that names the referent of the quote's pronoun says no more than the quote.
+        claim.score = max(self.similarity(claim.plain, claim.evidence), self.similarity(claim.plain, claim.context))
         if claim.score < self.threshold:
             return f"it says more than its quote (similarity {claim.score:.2f})"
         return ""
