@@ -7,8 +7,8 @@ parses that). A sentence is kept when
    with a small edit tolerance (rapidfuzz), and is no instruction the document gives (prompt injection);
 2. it says no more than its quote:
    - its embedding (EmbeddingGemma, the ``STS`` prompt: cross-lingual, so English is checked against Dutch)
-     reaches ``threshold`` against the quote, or against the quote's sentence with the sentences it leans on
-     (so that "war refugees" may stand for the quote's "deze groep");
+     reaches ``threshold`` against the quote, its sentence, or its sentence with one it leans on (so that
+     "war refugees" may stand for the quote's "deze groep");
    - every number, date and name it states occurs in the quote or the passage sentence(s) the quote lies in,
      matched across languages (:func:`bot.language.terms.term_in`: Israel/Israël, Netherlands/Nederland,
      Christian Union/ChristenUnie; "two hundred" = "tweehonderd");
@@ -59,7 +59,8 @@ class Claim:
     quote: str = ""  # the quote as the LLM wrote it
     span: tuple[int, int] | None = None  # where the quote lies in the passage
     evidence: str = ""  # that span, exactly as the passage has it
-    context: str = ""  # the passage sentence(s) the span lies in
+    context: str = ""  # the passage sentence(s) the span lies in, with those they lean on
+    readings: list[str] = field(default_factory=list)  # what the sentence's similarity is measured against
     score: float = 0.0  # similarity of the sentence to its quote
     reason: str = ""  # why it was dropped; empty when verified
     refusal: bool = False  # the LLM's "the article does not answer" phrase
@@ -142,20 +143,27 @@ def locate(quote: str, passage: str) -> tuple[int, int] | None:
     return first, last
 
 
-def quote_context(passage: str, span: tuple[int, int]) -> str:
-    """The passage's sentence(s) that the span overlaps, and the one before them when the first leans on it
-    ("Voor deze groep is gezinshereniging geen optie" names the group in the sentence before)."""
-    sentences, found, position = split_sentences(passage), [], 0
+def quote_sentences(passage: str, span: tuple[int, int]) -> tuple[list[str], list[str]]:
+    """The passage's sentence(s) that the span overlaps, and the sentences before them that the first one
+    leans on ("Voor deze groep is gezinshereniging geen optie" names the group in a sentence before), two at
+    most."""
+    sentences, found, before, position = split_sentences(passage), [], [], 0
     for i, sentence in enumerate(sentences):
         start = passage.find(sentence, position)
         if start < 0:
             continue
         position = start + len(sentence)
         if start < span[1] and span[0] < position:
-            if not found and leans_on_antecedent(sentence):  # what it leans on: two sentences back at most
-                found.extend(sentences[max(0, i - MAX_ANTECEDENTS):i])
+            if not found and leans_on_antecedent(sentence):
+                before = sentences[max(0, i - MAX_ANTECEDENTS):i]
             found.append(sentence)
-    return " ".join(found) or passage[span[0]:span[1]]
+    return before, found or [passage[span[0]:span[1]]]
+
+
+def quote_context(passage: str, span: tuple[int, int]) -> str:
+    """The quote's sentence(s) with what they lean on: where its numbers, dates and names may be stated."""
+    before, found = quote_sentences(passage, span)
+    return " ".join(before + found)
 
 
 def unsupported_specifics(sentence: str, evidence: str) -> list[str]:
@@ -203,24 +211,25 @@ class GroundingChecker:
         kwargs = {"prompt_name": SIMILARITY_PROMPT} if SIMILARITY_PROMPT in (model.prompts or {}) else {}
         return model.encode(texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True, **kwargs)
 
-    def similarity(self, a: str, b: str) -> float:
-        vectors = self.encode([a, b])
-        return float(vectors[0] @ vectors[1])
-
     def anchor(self, claim: Claim, passages: list[str]) -> str:
         """Find the claim's quote in its passage (fills span, evidence, context); the reason when it fails."""
         if claim.passage is None:
             return "cites no passage"
         if not 1 <= claim.passage <= len(passages):
             return f"cites a passage that does not exist ({claim.passage})"
-        if len(_normal(claim.quote).split()) < MIN_QUOTE_WORDS:
+        if len(fold(claim.quote).split()) < MIN_QUOTE_WORDS:
             return "gives no quote" if not claim.quote.strip() else "its quote is too short to rest on"
         passage = passages[claim.passage - 1]
         claim.span = locate(claim.quote, passage)
         if claim.span is None:
             return f"its quote is not in passage {claim.passage}"
         claim.evidence = passage[claim.span[0]:claim.span[1]]
-        claim.context = quote_context(passage, claim.span)
+        before, found = quote_sentences(passage, claim.span)
+        claim.context = " ".join(before + found)
+        # What the sentence may be compared with: the quote, its sentence(s), and those with each sentence
+        # they lean on (so that "war refugees" may stand for the quote's "deze groep").
+        claim.readings = list(dict.fromkeys([claim.evidence, " ".join(found)]
+                                            + [f"{b} {' '.join(found)}" for b in before]))
         if is_instruction(claim.context):
             return "its quote is an instruction in the document, not a statement"
         return ""
@@ -234,9 +243,8 @@ class GroundingChecker:
             return "its negation differs from the quote's"
         if states_cause(claim.plain) and not states_cause(claim.context):
             return "it states a cause its quote does not give"
-        # Against the quote, or the quote within its sentence and what that sentence leans on ("deze groep"):
-        # a sentence that names the referent of the quote's pronoun says no more than the quote.
-        claim.score = max(self.similarity(claim.plain, claim.evidence), self.similarity(claim.plain, claim.context))
+        vectors = self.encode([claim.plain, *(claim.readings or [claim.evidence])])
+        claim.score = float(np.max(vectors[1:] @ vectors[0]))
         if claim.score < self.threshold:
             return f"it says more than its quote (similarity {claim.score:.2f})"
         return ""
