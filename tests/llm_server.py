@@ -12,6 +12,7 @@ import json
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -123,6 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
+        with self.server.lock:
+            self.server.finished.append(time.monotonic())
 
     def _ollama(self, request: Request, reply: Reply) -> None:
         model = request.body.get("model", "scripted")
@@ -149,6 +152,7 @@ class ScriptedLLMServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[Request] = []
+        self.finished: list[float] = []  # when each streamed OpenAI response was sent whole (time.monotonic())
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.script: Callable[[Request], Reply] = lambda request: Reply("")
@@ -180,6 +184,7 @@ class ScriptedLLMServer(ThreadingHTTPServer):
     def reset(self, script: Callable[[Request], Reply]) -> None:
         with self.lock:
             self.requests.clear()
+            self.finished.clear()
         self.script = script
 
     def answers(self) -> list[Request]:
