@@ -24,6 +24,7 @@ class Reply:
     status: int = 200
     delay: float = 0.0  # seconds before the response starts
     chunk_delay: float = 0.0  # seconds between streamed chunks
+    error: str = ""  # the error message of a failure status (default: "scripted failure <status>")
 
 
 @dataclass
@@ -85,7 +86,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay and self.server.stopping.wait(reply.delay):
             return
         if reply.status != 200:
-            error = {"error": {"message": f"scripted failure {reply.status}", "type": "server_error"}}
+            message = reply.error or f"scripted failure {reply.status}"
+            error = {"error": {"message": message, "type": "server_error"}}
             return self._json(reply.status, error if self.path.startswith("/v1") else {"error": "scripted failure"})
         if self.path == "/v1/chat/completions":
             return self._openai(request, reply)

@@ -142,14 +142,20 @@ def test_structured_output_is_asked_for_and_read(bot, server):
     assert pieces == [shown_b_status_en(request)] and final.text == pieces[0] and final.answerer == "openai"
 
 
-def test_auto_falls_back_to_plain_text_when_the_server_rejects_structured_output(settings, server):
-    bot = Bot(llm_settings(settings, llm_base_url=server.url))
-    server.reset(lambda r: Reply(status=422) if "response_format" in r.body else Reply(b_status_en(r)))
+LLAMA_CPP_REJECTION = ("1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                       "'msg': \"Input should be 'text' or 'json_object'\"}")
+
+
+@pytest.mark.parametrize("rejection", [Reply(status=422), Reply(status=500, error=LLAMA_CPP_REJECTION)],
+                         ids=["422", "llama.cpp-500"])
+def test_auto_falls_back_to_plain_text_when_the_server_rejects_structured_output(settings, server, rejection):
+    bot = Bot(llm_settings(settings, llm_base_url=server.url, llm_retries=0))
+    server.reset(lambda r: rejection if "response_format" in r.body else Reply(b_status_en(r)))
     first = bot.answer(WAR_REFUGEES)
     rejected, plain = server.answers()
     assert "response_format" in rejected.body and "response_format" not in plain.body
     assert first.text == shown_b_status_en(plain) and first.answerer == "openai"
-    server.reset(lambda r: Reply(status=422) if "response_format" in r.body else Reply(b_status_en(r)))
+    server.reset(lambda r: rejection if "response_format" in r.body else Reply(b_status_en(r)))
     bot.answer(WAR_REFUGEES)
     assert ["response_format" in r.body for r in server.answers()] == [False]  # remembered: asked no more
 

@@ -32,8 +32,8 @@ MAX_HISTORY_TURNS = 6
 MAX_TURN_CHARS = 600
 
 
-# Statuses with which a server says it does not take a structured-output request (llama.cpp's older server
-# answers 422 to a json_schema response_format, others 400).
+# Statuses with which a server says it does not take a structured-output request (others answer 400 or 422);
+# llama-cpp-python 0.2.60 answers a json_schema response_format with a 500 naming the field.
 FORMAT_REJECTED_STATUS = {400, 404, 415, 422, 501}
 ANSWER_SCHEMA = {
     "type": "object",
@@ -208,7 +208,9 @@ class Backend:
                 return
             except Exception as exc:
                 failure = describe(exc, self.timeout)
-                if format_may_fail and not started and failure.status in FORMAT_REJECTED_STATUS:
+                if format_may_fail and not started and failure.status and (
+                        failure.status in FORMAT_REJECTED_STATUS
+                        or (failure.status >= 500 and "format" in failure.message.lower())):
                     raise _FormatRejected() from exc
                 if started or not failure.retryable or attempt == attempts:
                     tries = f" (after {attempt} attempts)" if attempt > 1 else ""
