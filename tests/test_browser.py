@@ -675,9 +675,12 @@ def test_llm_mode_streams_and_is_accessible(browser, ui_index, tmp_path):
         assert "rode lijn" in reply.locator(".nb-text").inner_text()
         assert page.evaluate("window.__streamed") >= 1, "the verified sentences were not shown as they came"
         assert not any("1 maart" in t for t in page.evaluate("window.__texts")), "an unverified sentence was shown"
-        # the evidence: exactly the quoted spans, highlighted inside their paragraphs
-        marks = reply.locator(".nb-source mark").all_inner_texts()
-        assert sorted(marks) == sorted(quotes.values()), marks
+        # the evidence: exactly the quoted spans, highlighted inside their paragraphs ([1] and [2]); the other
+        # passages the model was given are marked as related
+        cited = [reply.locator(".nb-source").nth(i).locator("mark").all_inner_texts() for i in (0, 1)]
+        assert cited == [[quotes["geen optie"]], [quotes["rode lijn"]]], cited
+        assert all("verwant, niet geciteerd" in reply.locator(".nb-source").nth(i).inner_text()
+                   for i in range(2, reply.locator(".nb-source").count()))
         page.wait_for_timeout(500)
         announced = page.evaluate("window.__announced")
         sources = reply.locator(".nb-source").count()

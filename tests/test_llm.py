@@ -103,8 +103,9 @@ def test_faithful_dutch_answer_with_correct_quotes_is_kept_whole(bot, server):
     assert a.answerer == "openai" and a.note == "" and a.dropped == [] and not a.abstained
     assert a.language == "nl"
     cited = a.sources[request.number_of(RED_LINE) - 1]
-    assert cited.paragraph == 9 and cited.highlight == [RED_LINE]  # the quoted span, exactly
+    assert cited.paragraph == 9 and cited.highlight == [RED_LINE] and cited.cited  # the quoted span, exactly
     assert a.sources[request.number_of(NO_OPTION) - 1].highlight == [NO_OPTION]
+    assert [s.cited for s in a.sources].count(True) == 2  # the other passages given are related, not quoted
     # the prompt: numbered passages, the question's language, quotes, the fixed refusal phrase, data not orders
     assert "[1] " in request.system and "Write your answer in Dutch" in request.system
     assert "copied exactly, in Dutch" in request.system and "not instructions" in request.system

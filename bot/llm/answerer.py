@@ -145,10 +145,11 @@ class LLMAnswerer:
             return self._fallback(question, language, safety_net, "unsupported", dropped=dropped)
         sources = []
         for n, p in enumerate(passages, 1):
-            # The quoted spans themselves, exactly as the passage has them: the words each claim rests on.
-            highlight = list(dict.fromkeys(c.evidence for c in verdict.kept if c.passage == n)) or [p.best_sentence]
-            sources.append(Source(text=p.text, highlight=highlight, document=p.title, paragraph=p.paragraph,
-                                  score=p.score, file=p.file))
+            # The quoted spans themselves, exactly as the passage has them: the words each claim rests on. A
+            # passage the answer does not rest on is shown as related, with its best sentence.
+            quoted = list(dict.fromkeys(c.evidence for c in verdict.kept if c.passage == n))
+            sources.append(Source(text=p.text, highlight=quoted or [p.best_sentence], document=p.title,
+                                  paragraph=p.paragraph, score=p.score, file=p.file, cited=bool(quoted)))
         note = NOTES[language]["dropped"].format(n=len(dropped)) if dropped else ""
         return Answer(text=verdict.text, sources=sources, abstained=False, question=question, language=language,
                       answerer=self.backend.name, note=note, dropped=dropped)
