@@ -687,6 +687,8 @@ def test_llm_mode_streams_and_is_accessible(browser, ui_index, tmp_path):
         assert len(announced) == 1 and announced[0].endswith(f"rode lijn. {sources} bronnen."), announced
         assert_accessible(page, "in LLM mode")
         ARTIFACTS.mkdir(exist_ok=True)
+        page.set_viewport_size({"width": 1100, "height": 1500})  # room for the answer and its sources
+        reply.scroll_into_view_if_needed()
         reply.screenshot(path=str(ARTIFACTS / "chat-llm-quotes.png"))
         page.context.close()
     finally:
