@@ -131,3 +131,13 @@ def test_a_question_is_shown_as_typed_in_one_html_block(typed):
     assert html.unescape(re.sub(r"<[^>]+>", "\n", shown)).strip("\n").replace("\n\n", "\n") == (
         typed.replace("\n\n", "\n"))
     assert question_html(typed, "nl").startswith('<div class="nb-question" lang="nl">')
+
+
+def test_an_llm_answer_highlights_exactly_the_quoted_span_escaped():
+    passage = 'Hij zei: "<b>Dit</b> is geen optie" & ging weg. Daarna niets.'
+    quoted = '"<b>Dit</b> is geen optie"'
+    llm = Answer(text="He said it was no option [1].", answerer="openai", abstained=False,
+                 sources=[Source(passage, [quoted], "Doc", 1, 0.5, "doc.txt")])
+    html_out = answer_html(llm)
+    assert f"<mark>{html.escape(quoted, quote=True)}</mark>" in html_out
+    assert "<b>" not in html_out and "Hij zei: " in html_out and "ging weg" in html_out
