@@ -459,11 +459,13 @@ def test_the_llm_mode_is_given_passages_of_the_scope_only(both, monkeypatch):
     seen: list[str] = []
 
     class Scripted:
-        def complete(self, messages):
+        structured = False  # plain text: no structured-output request
+
+        def complete(self, messages, structured=False):
             seen.append(" ".join(str(getattr(m, "content", m)) for m in messages))
             raise LLMError("scripted: no reply")
 
-        def stream(self, messages):
+        def stream(self, messages, structured=False):
             yield from ()
             self.complete(messages)
 
