@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Answer", "Source", "add_document", "answer", "as_retriever", "documents", "stream"]
+__all__ = ["Answer", "Source", "add_document", "answer", "as_retriever", "documents", "remove_document", "stream"]
 
 if TYPE_CHECKING:
-    from bot.answering import Answer, Source, add_document, answer, as_retriever, documents, stream
+    from bot.answering import Answer, Source, add_document, answer, as_retriever, documents, remove_document, stream
 
 
 def __getattr__(name: str) -> Any:

@@ -13,11 +13,13 @@ carry their own language (``lang="nl"``), and :func:`announcement` is the plain 
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from bot.answering import Answer, Source
+from bot.answering import Answer, Article, Source
 from bot.language.linguistics import language_of
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -134,6 +136,12 @@ def highlighted_passage(passage: str, highlight: Sequence[str]) -> str:
     return "".join(pieces)
 
 
+def reference_html(file: str, paragraph: int | None = None) -> str:
+    """Which document (and paragraph) an element stands for, as hidden escaped JSON that static/chat.js reads
+    to open the article (the chat's sanitiser keeps no ``data-`` attributes)."""
+    return f'<span class="nb-ref" hidden>{escape(json.dumps({"file": file, "paragraph": paragraph}))}</span>'
+
+
 def source_html(number: int, source: Source, language: str) -> str:
     words = _words(language)
     where = f"{words['paragraph']} {source.paragraph}"
@@ -145,7 +153,7 @@ def source_html(number: int, source: Source, language: str) -> str:
         f'<div class="nb-source"><div class="nb-source-head"><span class="nb-marker">[{number}]</span> '
         f'<span class="nb-doc">{escape(source.document)}</span> <span class="nb-where">{where}</span></div>'
         f'<p class="nb-passage" lang="{_language(source.text)}">'
-        f'{highlighted_passage(source.text, source.highlight)}</p></div>'
+        f'{highlighted_passage(source.text, source.highlight)}</p>{reference_html(source.file, source.paragraph)}</div>'
     )
 
 
@@ -217,21 +225,55 @@ class IndexedDocument:
     title: str
     paragraphs: int
     uploaded: bool = False
+    indexed_at: float | None = None  # seconds since the epoch; None: not recorded (an older index)
 
 
-def documents_html(documents: Sequence[IndexedDocument], language: str = "en") -> str:
-    """The list of indexed articles."""
+def indexed_when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "indexed: time not recorded"
+    return f"indexed {datetime.fromtimestamp(timestamp, UTC).strftime('%Y-%m-%d %H:%M')} UTC"
+
+
+def documents_html(documents: Sequence[IndexedDocument], language: str = "en", *, removable: bool = False) -> str:
+    """The list of indexed articles: each title opens the article; with ``removable``, uploads have a Remove
+    button (which asks for a confirmation first)."""
     if not documents:
-        return '<div class="nb-docs nb-empty">Nothing is indexed yet: upload a .txt or .md article below.</div>'
+        return '<div class="nb-docs nb-empty">Nothing is indexed yet: upload a .txt, .md or .html article below.</div>'
     words = _words(language)
     items = []
     for doc in documents:
-        meta = f"{escape(doc.name)} · {doc.paragraphs} {words['paragraphs']}"
+        meta = f"{escape(doc.name)} · {doc.paragraphs} {words['paragraphs']} · {indexed_when(doc.indexed_at)}"
         if doc.uploaded:
             meta += f' · <span class="nb-uploaded">{words["uploaded"]}</span>'
-        items.append(f'<li><div class="nb-doc-title">{escape(doc.title)}</div>'
-                     f'<div class="nb-doc-meta">{meta}</div></li>')
+        remove = ""
+        if removable and doc.uploaded:
+            remove = (f'<button type="button" class="nb-remove-doc" aria-label="Remove {escape(doc.title)} '
+                      f'({escape(doc.name)})">Remove</button>')
+        items.append(f'<li><button type="button" class="nb-open-doc nb-doc-title">{escape(doc.title)}</button>'
+                     f'<div class="nb-doc-meta">{meta}</div>{remove}{reference_html(doc.name)}</li>')
     return f'<ul class="nb-docs">{"".join(items)}</ul>'
+
+
+def article_html(article: Article, paragraph: int | None = None, highlight: Sequence[str] = ()) -> str:
+    """A whole article for the side panel: its title and paragraphs (escaped), the paragraph ``paragraph`` marked
+    as cited (scrolled into view by static/chat.js) with its ``highlight`` sentences inside ``<mark>``."""
+    language = _language(" ".join(p.text for p in article.paragraphs[:3]) or article.title)
+    body = []
+    for item in article.paragraphs:
+        if item.heading:
+            body.append(f'<h3 class="nb-article-h" id="nb-p-{item.number}">{escape(item.text)}</h3>')
+            continue
+        cited = item.number == paragraph
+        text = highlighted_passage(item.text, highlight) if cited else escape(item.text)
+        label = ' aria-label="cited paragraph"' if cited else ""
+        body.append(f'<p class="nb-article-p{" nb-cited" if cited else ""}" id="nb-p-{item.number}"{label}>'
+                    f'<span class="nb-p-number" aria-hidden="true">{item.number}</span>{text}</p>')
+    where = f"{escape(article.file)} · {len(article.paragraphs)} paragraphs"
+    if paragraph is not None:
+        where += f" · paragraph {paragraph} cited"
+    return (f'<article class="nb-article" lang="{language}" aria-labelledby="nb-article-title">'
+            f'<h2 class="nb-article-title" id="nb-article-title" tabindex="-1">{escape(article.title)}</h2>'
+            f'<div class="nb-article-meta" lang="en">{where}</div>{"".join(body)}</article>')
 
 
 def status_html(message: str, *, ok: bool) -> str:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot ingest|status|ask|chat``, over the same functions as the Python API."""
+"""Command line: ``python -m bot ingest|status|ask|remove|chat``, over the same functions as the Python API."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     report = ingest(index, embeddings, paths, prune=args.prune, max_bytes=settings.max_upload_bytes,
-                    progress=not args.quiet)
+                    progress=not args.quiet, on_wait=waiting_message)
     print(report.summary())
     return 0
 
@@ -55,14 +55,47 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"chunks:     {status.chunks}")
     print(f"documents:  {len(status.documents)}")
     for marker in status.documents:
-        print(f"  - {marker.file}: «{marker.title}», {marker.paragraphs} paragraphs, {marker.chunks} chunks")
+        print(f"  - {marker.file}: «{marker.title}», {marker.paragraphs} paragraphs, {marker.chunks} chunks, "
+              f"indexed {indexed_when(marker.indexed_at)}")
     return 0
+
+
+def indexed_when(timestamp: float | None) -> str:
+    """When a document was indexed, in UTC ("not recorded" for a marker written before times were recorded)."""
+    if timestamp is None:
+        return "(time not recorded)"
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot import answer
 
-    _print_answer(answer(" ".join(args.question)))
+    _print_answer(answer(" ".join(args.question), files=args.file or None))
+    return 0
+
+
+def waiting_message(holder: dict) -> None:
+    """What ingest and remove print while another process writes the document they need."""
+    print(f"Waiting for another process (pid {holder.get('pid')} on {holder.get('host')}) to finish writing "
+          f"{holder.get('document', 'the document')}…", file=sys.stderr, flush=True)
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from bot.index import open_index
+    from bot.model.embedding import BotEmbeddings
+
+    settings = get_settings()
+    index = open_index(settings, BotEmbeddings(settings), create=False)
+    if args.file not in index.files():
+        known = ", ".join(sorted(index.markers())) or "none"
+        print(f"error: {args.file} is not in the index (indexed: {known}); nothing was removed.", file=sys.stderr)
+        return 1
+
+    deleted = index.remove(args.file, on_wait=waiting_message)
+    print(f"Removed {args.file} from the index ({deleted} chunks). Its file, if any, is untouched: a later "
+          "`python -m bot ingest` of it adds it again.")
     return 0
 
 
@@ -92,7 +125,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Question answering over news articles.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("ingest", help="index .txt/.md files (default: everything in data/)")
+    p = sub.add_parser("ingest", help="index .txt/.md/.html files (default: everything in data/)")
     p.add_argument("paths", nargs="*", type=Path)
     p.add_argument("--prune", action="store_true", help="remove indexed documents not among PATHS")
     p.add_argument("--rebuild", action="store_true", help="drop the index first (e.g. after changing BOT_MODEL)")
@@ -102,7 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question", nargs="+")
+    p.add_argument("--file", action="append", metavar="NAME",
+                   help="answer from this indexed document only (repeat for several; default: all)")
     p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("remove", help="remove one document from the index (its file is left alone)")
+    p.add_argument("file", metavar="FILE", help="the document's file name, as `status` lists it")
+    p.set_defaults(func=cmd_remove)
     p = sub.add_parser("chat", help="chat in the terminal")
     p.set_defaults(func=cmd_chat)
     return parser

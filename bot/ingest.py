@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,7 +90,7 @@ class IngestReport:
 
 
 def collect_paths(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into their .txt/.md files (sorted); keep files as given."""
+    """Expand folders into their .txt/.md/.html files (sorted); keep files as given."""
     files: list[Path] = []
     for path in paths:
         path = Path(path)
@@ -137,11 +138,11 @@ def _is_current(index: Index, doc: ParsedDocument) -> bool:
 
 
 def write_document(index: Index, embeddings: BotEmbeddings, doc: ParsedDocument, report: IngestReport,
-                   progress: bool = True) -> None:
+                   progress: bool = True, on_wait: Callable[[dict], None] | None = None) -> None:
     if _is_current(index, doc):
         report.unchanged.append(doc.file)
         return
-    with index.lock(doc.file) as lease:
+    with index.lock(doc.file, on_wait=on_wait) as lease:
         _write_locked(index, embeddings, doc, report, progress, lease)
 
 
@@ -194,32 +195,37 @@ def _write_locked(index: Index, embeddings: BotEmbeddings, doc: ParsedDocument, 
     lease.check()
     # The marker goes last: from here on, readers see the new version and never the old one.
     index.mark_complete(Marker(file=doc.file, title=doc.title, doc_hash=doc_hash, chunks=len(chunks),
-                               paragraphs=len(doc.paragraphs), model=embeddings.identity))
+                               paragraphs=len(doc.paragraphs), model=embeddings.identity,
+                               indexed_at=time.time()))
     if stale:
         index.delete_chunks(stale)
         report.chunks_deleted += len(stale)
     report.added.append(doc.file)
 
 
-def remove_document(index: Index, file: str, report: IngestReport) -> None:
+def remove_document(index: Index, file: str, report: IngestReport,
+                    on_wait: Callable[[dict], None] | None = None) -> None:
     """Marker first (readers stop seeing it at once), then its chunks."""
-    report.chunks_deleted += index.remove(file)
+    report.chunks_deleted += index.remove(file, on_wait=on_wait)
     report.removed.append(file)
 
 
 def ingest(index: Index, embeddings: BotEmbeddings, paths: Sequence[Path], *, prune: bool = False,
-           max_bytes: int | None = None, progress: bool = True) -> IngestReport:
+           max_bytes: int | None = None, progress: bool = True,
+           on_wait: Callable[[dict], None] | None = None) -> IngestReport:
+    """Ingest these files (and folders' .txt/.md/.html files); ``on_wait`` is told (with the holder's record)
+    when a document's lock is held by another writer, which is then waited for."""
     files = collect_paths(paths)
     if not files:
-        raise DocumentError(f"No .txt or .md files found in {', '.join(str(p) for p in paths)}")
+        raise DocumentError(f"No .txt, .md or .html files found in {', '.join(str(p) for p in paths)}")
     docs = read_all(files, max_bytes)
     report = IngestReport()
     for doc in docs:
-        write_document(index, embeddings, doc, report, progress=progress)
+        write_document(index, embeddings, doc, report, progress=progress, on_wait=on_wait)
     if prune:
         keep = {d.file for d in docs}
         for file in sorted(index.files() - keep):
-            remove_document(index, file, report)
+            remove_document(index, file, report, on_wait=on_wait)
     return report
 
 

@@ -62,15 +62,21 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="LLM API key, if the server asks for one.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds one LLM request may take, first byte to last.")
     llm_retries: int = Field(1, ge=0, le=5, description="Retries after a connection error, 429 or 5xx.")
-    llm_max_tokens: int = Field(400, ge=16, description="Longest LLM answer, in tokens.")
+    llm_max_tokens: int = Field(1000, ge=16, description="Longest LLM answer, in tokens (each sentence comes with "
+                                "its quote and passage number, so about twice the answer's own length).")
+    llm_json: Literal["auto", "on", "off"] = Field(
+        "auto", description="Ask the LLM for structured output (OpenAI response_format json_schema, Ollama format): "
+        "'on' always, 'off' never, 'auto' (default) until the server rejects it, then plain text.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="LLM sampling temperature.")
     grounding_threshold: float = Field(
-        0.78, ge=-1, le=1, description="An LLM sentence is kept when its similarity to a sentence of the "
-        "passage it cites reaches this (calibrated: bench/grounding_calibration.py).")
+        0.82, ge=-1, le=1, description="An LLM sentence is kept when its similarity to the verbatim quote it rests "
+        "on reaches this, besides the quote's and the specifics' checks (calibrated: bench/quote_calibration.py).")
     host: str = Field("127.0.0.1", description="UI bind address.")
     port: int = Field(7860, description="UI port.")
     auth: SecretStr | None = Field(None, description="UI login as 'user:password' (off when unset).")
     concurrency: int = Field(4, ge=1, description="Chat requests served at once by the UI.")
+    feedback_file: Path = Field(PROJECT_DIR / "feedback" / "votes.jsonl", description="Where the chat appends its "
+                                "👍/👎 votes (JSONL; gitignored, and `make clean` leaves it).")
 
     @property
     def model_dir(self) -> Path:

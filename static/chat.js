@@ -6,7 +6,10 @@
   // - the upload status as a persistent polite live region;
   // - the question's length counter, updated as the user types;
   // - focus back to the question box after an example; the start of the newest answer brought into view;
-  //   sources collapsed on narrow screens.
+  //   sources collapsed on narrow screens;
+  // - the article view: a citation [n], a source's title or a title in the Documents panel opens the article
+  //   beside the chat (nb.act, set up in ui.py, sends the request to the server), scrolled to the cited
+  //   paragraph; a Remove button in the panel asks the server for a confirmation first.
   const nb = (window.newsbot = window.newsbot || {});
   const format = (n) => n.toLocaleString("en-US");
   const narrow = () => window.matchMedia("(max-width: 640px)").matches;
@@ -60,7 +63,81 @@
     reply.setAttribute("data-settled", "");
   };
 
+  const reference = (element) => {
+    const ref = element && element.querySelector(".nb-ref");
+    try { return ref ? JSON.parse(ref.textContent) : null; } catch (error) { return null; }
+  };
+
+  // The source [n] of a reply: its document, paragraph and highlighted sentences.
+  const openSource = (source) => {
+    const ref = reference(source);
+    if (!ref || !nb.act) return;
+    const highlight = Array.from(source.querySelectorAll(".nb-passage mark")).map((m) => m.textContent);
+    nb.act({ action: "open", file: ref.file, paragraph: ref.paragraph, highlight });
+  };
+
+  const activate = (target) => {
+    const marker = target.closest(".nb-reply .nb-text .nb-marker");
+    if (marker) {
+      const reply = marker.closest(".nb-reply");
+      const n = Number((marker.textContent.match(/\d+/) || [0])[0]);
+      const source = reply.querySelectorAll(".nb-source")[n - 1];
+      if (source) { nb.opener = marker; openSource(source); }
+      return true;
+    }
+    const title = target.closest(".nb-source .nb-doc");
+    if (title) { nb.opener = title; openSource(title.closest(".nb-source")); return true; }
+    const item = target.closest("#documents li");
+    if (item && target.closest(".nb-open-doc") && nb.act) {
+      nb.opener = target.closest(".nb-open-doc");
+      nb.act({ action: "open", file: (reference(item) || {}).file, paragraph: null, highlight: [] });
+      return true;
+    }
+    if (item && target.closest(".nb-remove-doc") && nb.act) {
+      nb.act({ action: "remove", file: (reference(item) || {}).file });
+      return true;
+    }
+    return false;
+  };
+
+  nb.articleShown = () => {
+    const panel = document.getElementById("article-panel");
+    if (!panel) return;
+    const title = panel.querySelector(".nb-article-title");
+    if (title) title.focus({ preventScroll: true });
+    const cited = panel.querySelector(".nb-cited");
+    const scrolls = panel.scrollHeight > panel.clientHeight + 1 && getComputedStyle(panel).overflowY !== "visible";
+    if (scrolls) {  // beside the chat: the panel scrolls itself, the chat stays where it is
+      const offset = (element) => element.getBoundingClientRect().top - panel.getBoundingClientRect().top;
+      panel.scrollTop = cited ? panel.scrollTop + offset(cited) - panel.clientHeight / 3 : 0;
+      panel.scrollIntoView({ block: "nearest" });
+    } else {  // below the chat (narrow screens): the page scrolls to it
+      (cited || title || panel).scrollIntoView({ block: cited ? "center" : "start" });
+    }
+    panel.setAttribute("data-shown", String(Date.now()));
+  };
+
+  nb.articleClosed = () => {
+    if (nb.opener && document.body.contains(nb.opener)) nb.opener.focus();
+  };
+
+  document.addEventListener("click", (event) => {
+    if (event.target.closest && activate(event.target)) event.preventDefault();
+  });
+  document.addEventListener("keydown", (event) => {
+    if ((event.key === "Enter" || event.key === " ") && event.target.closest &&
+        event.target.closest('.nb-reply [role="button"]') && activate(event.target)) event.preventDefault();
+  });
+
   const tidy = () => {
+    document.querySelectorAll("#chat .nb-reply .nb-text .nb-marker:not([role]), #chat .nb-source .nb-doc:not([role])")
+      .forEach((element) => {
+        element.setAttribute("role", "button");
+        element.setAttribute("tabindex", "0");
+        const source = element.classList.contains("nb-doc");
+        element.setAttribute("aria-label", source ? `Open the article: ${element.textContent}`
+          : `Open source ${element.textContent} in the article`);
+      });
     document.querySelectorAll('#chat [role="log"]:not([aria-live="off"])')
       .forEach((log) => log.setAttribute("aria-live", "off"));
     document.querySelectorAll('#chat [aria-label*="s message: "]').forEach((m) => m.removeAttribute("aria-label"));

@@ -36,9 +36,10 @@ PINNED_SETTINGS = {
     "BOT_TOP_K": "8", "BOT_MIN_SCORE": "0.41",
     "BOT_MAX_QUESTION_CHARS": "2000", "BOT_MAX_UPLOAD_BYTES": "2000000", "BOT_UPLOAD_DIR": str(SESSION_DIR / "uploads"),
     "BOT_ANSWERER": "extractive", "BOT_LLM_BASE_URL": "", "BOT_LLM_MODEL": "", "BOT_LLM_API_KEY": "",
-    "BOT_LLM_TIMEOUT": "60", "BOT_LLM_RETRIES": "1", "BOT_LLM_MAX_TOKENS": "400", "BOT_LLM_TEMPERATURE": "0",
-    "BOT_GROUNDING_THRESHOLD": "0.78", "BOT_HOST": "127.0.0.1", "BOT_PORT": "7860", "BOT_AUTH": "",
-    "BOT_CONCURRENCY": "4",
+    "BOT_LLM_TIMEOUT": "60", "BOT_LLM_RETRIES": "1", "BOT_LLM_MAX_TOKENS": "1000", "BOT_LLM_TEMPERATURE": "0",
+    "BOT_LLM_JSON": "auto", "BOT_GROUNDING_THRESHOLD": "0.82",
+    "BOT_HOST": "127.0.0.1", "BOT_PORT": "7860", "BOT_AUTH": "",
+    "BOT_CONCURRENCY": "4", "BOT_FEEDBACK_FILE": str(SESSION_DIR / "feedback" / "votes.jsonl"),
 }
 os.environ.update(PINNED_SETTINGS)
 for _name in [n for n in os.environ if n.startswith("OPENAI_")]:

@@ -12,6 +12,7 @@ import json
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ class Reply:
     status: int = 200
     delay: float = 0.0  # seconds before the response starts
     chunk_delay: float = 0.0  # seconds between streamed chunks
+    error: str = ""  # the error message of a failure status (default: "scripted failure <status>")
 
 
 @dataclass
@@ -84,7 +86,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay and self.server.stopping.wait(reply.delay):
             return
         if reply.status != 200:
-            error = {"error": {"message": f"scripted failure {reply.status}", "type": "server_error"}}
+            message = reply.error or f"scripted failure {reply.status}"
+            error = {"error": {"message": message, "type": "server_error"}}
             return self._json(reply.status, error if self.path.startswith("/v1") else {"error": "scripted failure"})
         if self.path == "/v1/chat/completions":
             return self._openai(request, reply)
@@ -123,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
+        with self.server.lock:
+            self.server.finished.append(time.monotonic())
 
     def _ollama(self, request: Request, reply: Reply) -> None:
         model = request.body.get("model", "scripted")
@@ -149,6 +154,7 @@ class ScriptedLLMServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[Request] = []
+        self.finished: list[float] = []  # when each streamed OpenAI response was sent whole (time.monotonic())
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.script: Callable[[Request], Reply] = lambda request: Reply("")
@@ -180,6 +186,7 @@ class ScriptedLLMServer(ThreadingHTTPServer):
     def reset(self, script: Callable[[Request], Reply]) -> None:
         with self.lock:
             self.requests.clear()
+            self.finished.clear()
         self.script = script
 
     def answers(self) -> list[Request]:

@@ -201,7 +201,7 @@ def test_a_folder_named_like_a_document_and_a_missing_file(one_doc_store, tmp_pa
     store, embeddings = one_doc_store
     before = snapshot(store)
     (tmp_path / "folder.txt").mkdir()
-    with pytest.raises(DocumentError, match=r"No \.txt or \.md files"):
+    with pytest.raises(DocumentError, match=r"No \.txt, \.md or \.html files"):
         ingest(store, embeddings, [tmp_path / "folder.txt"], progress=False)
     with pytest.raises(DocumentError, match="cannot be read"):
         ingest(store, embeddings, [tmp_path / "gone.txt", ARTICLE], progress=False)

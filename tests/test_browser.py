@@ -73,8 +73,9 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
-def start_ui(folder: Path, index_dir: Path, *, default_host: bool = False, **env: str) -> Server:
-    """``python ui.py`` on a free loopback port; returns once it serves pages.
+def start_ui(folder: Path, index_dir: Path, *, default_host: bool = False, script: Path = ROOT / "ui.py",
+             **env: str) -> Server:
+    """``python ui.py`` (or ``script``) on a free loopback port; returns once it serves pages.
 
     ``default_host``: BOT_HOST is left unset (removed from the environment the suite pins, and run from ``folder``
     so that no `.env` supplies it), so ui.py binds wherever its default says.
@@ -91,7 +92,7 @@ def start_ui(folder: Path, index_dir: Path, *, default_host: bool = False, **env
         environment.pop("GRADIO_SERVER_NAME", None)
     log = folder / "ui.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, str(ROOT / "ui.py")], cwd=folder if default_host else ROOT,
+        process = subprocess.Popen([sys.executable, str(script)], cwd=folder if default_host else ROOT,
                                    env=environment, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}/", process, log, upload_dir)
     deadline = time.monotonic() + SERVER_START_SECONDS
@@ -415,7 +416,7 @@ def test_gradio_client_chat_endpoint_returns_answer_and_sources(server):
     from gradio_client import Client
 
     client = Client(server.url, verbose=False)
-    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/chat"]
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/chat", "/documents"]
     result = client.predict("What is the ChristenUnie's red line?", api_name="/chat")
     assert "gezinshereniging" in result["text"] and result["abstained"] is False
     assert result["sources"][0]["paragraph"] == 9 and result["sources"][0]["file"] == "article-nl-migratie.txt"
@@ -637,14 +638,21 @@ def test_a_3000_character_paste_keeps_the_text_and_shows_the_limit(chat):
 
 @pytest.mark.browser
 def test_llm_mode_streams_and_is_accessible(browser, ui_index, tmp_path):
+    import json
+
     from llm_server import Reply, ScriptedLLMServer
+
+    invented = "De ChristenUnie stapt daarom op 1 maart 2024 uit het kabinet."
+    quotes = {"geen optie": "Voor deze groep is gezinshereniging dan ook geen optie",
+              "rode lijn": "Voor de ChristenUnie is dit een rode lijn"}
 
     def script(request):
         if request.is_rewrite:
             return Reply("What is the ChristenUnie's red line?")
-        return Reply(f"Voor oorlogsvluchtelingen met een B-status is gezinshereniging geen optie "
-                     f"[{request.number_of('geen optie')}]. Dat is voor de ChristenUnie een rode lijn "
-                     f"[{request.number_of('rode lijn')}].", chunk_delay=0.05)
+        lines = [("Voor oorlogsvluchtelingen met een B-status is gezinshereniging geen optie.", "geen optie"),
+                 (invented, "rode lijn"), ("Dat is voor de ChristenUnie een rode lijn.", "rode lijn")]
+        return Reply("\n".join(json.dumps({"sentence": sentence, "passage": request.number_of(needle),
+                                           "quote": quotes[needle]}) for sentence, needle in lines), chunk_delay=0.05)
 
     llm = ScriptedLLMServer().start()
     llm.reset(script)
@@ -654,22 +662,35 @@ def test_llm_mode_streams_and_is_accessible(browser, ui_index, tmp_path):
         opened = open_chat(browser, running)
         page = opened.page
         page.evaluate("""() => {
-            window.__streamed = 0; window.__announced = [];
-            new MutationObserver(() => { if (document.querySelector('#chat .nb-streaming .nb-marker, '
-                                          + '#chat .nb-streaming')) window.__streamed += 1; })
-                .observe(document.querySelector('#chat'), {childList: true, subtree: true, characterData: true});
+            window.__streamed = 0; window.__announced = []; window.__texts = [];
+            new MutationObserver(() => {
+                const streaming = document.querySelector('#chat .nb-streaming .nb-text');
+                if (streaming) { window.__streamed += 1; window.__texts.push(streaming.textContent); }
+                for (const text of document.querySelectorAll('#chat .nb-text')) window.__texts.push(text.textContent);
+            }).observe(document.querySelector('#chat'), {childList: true, subtree: true, characterData: true});
             new MutationObserver(() => { const t = document.querySelector('#nb-live').textContent;
                                          if (t) window.__announced.push(t); })
                 .observe(document.querySelector('#nb-live'), {childList: true, subtree: true, characterData: true});
         }""")
         reply = opened.ask("Wat is de rode lijn van de ChristenUnie?")
         assert "rode lijn" in reply.locator(".nb-text").inner_text()
-        assert page.evaluate("window.__streamed") > 1, "the LLM's pieces were not shown as they came"
+        assert page.evaluate("window.__streamed") >= 1, "the verified sentences were not shown as they came"
+        assert not any("1 maart" in t for t in page.evaluate("window.__texts")), "an unverified sentence was shown"
+        # the evidence: exactly the quoted spans, highlighted inside their paragraphs ([1] and [2]); the other
+        # passages the model was given are marked as related
+        cited = [reply.locator(".nb-source").nth(i).locator("mark").all_inner_texts() for i in (0, 1)]
+        assert cited == [[quotes["geen optie"]], [quotes["rode lijn"]]], cited
+        assert all("verwant, niet geciteerd" in reply.locator(".nb-source").nth(i).inner_text()
+                   for i in range(2, reply.locator(".nb-source").count()))
         page.wait_for_timeout(500)
         announced = page.evaluate("window.__announced")
         sources = reply.locator(".nb-source").count()
         assert len(announced) == 1 and announced[0].endswith(f"rode lijn. {sources} bronnen."), announced
         assert_accessible(page, "in LLM mode")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.set_viewport_size({"width": 1100, "height": 1500})  # room for the answer and its sources
+        reply.scroll_into_view_if_needed()
+        reply.screenshot(path=str(ARTIFACTS / "chat-llm-quotes.png"))
         page.context.close()
     finally:
         stop(running)

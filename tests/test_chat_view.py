@@ -5,11 +5,13 @@ import re
 
 import pytest
 
-from bot.answering import Answer, Source
+from bot.answering import Answer, Article, Source
+from bot.answering.service import ArticleParagraph
 from bot.chat_view import (
     IndexedDocument,
     announcement,
     answer_html,
+    article_html,
     documents_html,
     highlighted_passage,
     in_citation_order,
@@ -96,13 +98,15 @@ def test_abstention_is_shown_as_such_without_sources():
 def test_markup_in_documents_and_answers_is_escaped_everywhere():
     evil = Source(f"Intro. {ATTACK} Slot.", [ATTACK], f"Titel {ATTACK}", 1, 0.9, "evil.txt")
     rendered = answer_html(Answer(f"Volgens het artikel: «{ATTACK}» [1]", [evil], False, language="nl"))
-    rendered += documents_html([IndexedDocument("evil.txt", ATTACK, 3, uploaded=True)])
+    rendered += documents_html([IndexedDocument(ATTACK, ATTACK, 3, uploaded=True)], removable=True)
+    rendered += article_html(Article(ATTACK, ATTACK, [ArticleParagraph(1, ATTACK, heading=True),
+                                                      ArticleParagraph(2, f"Intro. {ATTACK}")]), 2, [ATTACK])
     rendered += problem_html("Problem", ATTACK) + partial_answer_html(ATTACK) + question_html(ATTACK)
     rendered += input_error_html(ATTACK)
     assert "<script" not in rendered and "<img" not in rendered
     assert "&lt;script&gt;" in rendered and "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in rendered
-    tags = set(re.findall(r"</?([a-zA-Z]+)", rendered))
-    assert tags <= {"div", "span", "details", "summary", "p", "mark", "ul", "li", "br"}
+    tags = set(re.findall(r"</?([a-zA-Z][a-zA-Z0-9]*)", rendered))
+    assert tags <= {"div", "span", "details", "summary", "p", "mark", "ul", "li", "br", "button", "article", "h2", "h3"}
     assert rendered.count("<div") == rendered.count("</div>")
 
 
@@ -127,3 +131,13 @@ def test_a_question_is_shown_as_typed_in_one_html_block(typed):
     assert html.unescape(re.sub(r"<[^>]+>", "\n", shown)).strip("\n").replace("\n\n", "\n") == (
         typed.replace("\n\n", "\n"))
     assert question_html(typed, "nl").startswith('<div class="nb-question" lang="nl">')
+
+
+def test_an_llm_answer_highlights_exactly_the_quoted_span_escaped():
+    passage = 'Hij zei: "<b>Dit</b> is geen optie" & ging weg. Daarna niets.'
+    quoted = '"<b>Dit</b> is geen optie"'
+    llm = Answer(text="He said it was no option [1].", answerer="openai", abstained=False,
+                 sources=[Source(passage, [quoted], "Doc", 1, 0.5, "doc.txt")])
+    html_out = answer_html(llm)
+    assert f"<mark>{html.escape(quoted, quote=True)}</mark>" in html_out
+    assert "<b>" not in html_out and "Hij zei: " in html_out and "ging weg" in html_out

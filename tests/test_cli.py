@@ -41,8 +41,10 @@ def test_status_reports_the_index_the_model_and_every_document(indexed, settings
     assert lines[2] == f"model:      {identity} (configured: {identity})"
     assert lines[3] == f"chunks:     {indexed.chunks.count()}"
     assert lines[4] == f"documents:  {len(markers)}" and len(markers) == 2
-    expected = [f"  - {name}: «{m['title']}», {m['paragraphs']} paragraphs, {m['chunks']} chunks"
-                for name, m in sorted(markers.items())]
+    from bot.cli import indexed_when
+
+    expected = [f"  - {name}: «{m['title']}», {m['paragraphs']} paragraphs, {m['chunks']} chunks, "
+                f"indexed {indexed_when(m.get('indexed_at'))}" for name, m in sorted(markers.items())]
     assert lines[5:] == expected
     assert "article-nl-migratie.txt: «" in done.stdout and "Traceback" not in done.stderr
 

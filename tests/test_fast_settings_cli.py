@@ -92,8 +92,9 @@ def test_ingest_status_and_ask(fake_bot, note, capsys):
         f"model:      {identity} (configured: {identity})",
         "chunks:     6",
         "documents:  1",
-        "  - notitie.txt: «Korte notitie», 3 paragraphs, 6 chunks",
+        "  - notitie.txt: «Korte notitie», 3 paragraphs, 6 chunks, indexed " + out.splitlines()[-1][-20:],
     ]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", out.splitlines()[-1][-20:])
 
     code, out, _ = run(capsys, "ask", "Wanneer", "is", "het", "loket", "open?")
     assert code == 0

@@ -19,5 +19,5 @@ def test_the_pinned_values_are_the_defaults_except_where_the_tests_write():
     defaults = Settings.model_construct()  # the declared defaults: no environment, no .env
     differ = {name for name in Settings.model_fields if getattr(pinned, name) != getattr(defaults, name)}
     assert differ <= {"index_dir", "upload_dir", "chroma_url", "chroma_token", "auth", "llm_base_url",
-                      "llm_api_key", "cache_dir"}
+                      "llm_api_key", "cache_dir", "feedback_file"}
     assert not (pinned.chroma_url or pinned.chroma_token or pinned.auth or pinned.llm_base_url or pinned.llm_api_key)

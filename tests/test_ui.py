@@ -120,7 +120,7 @@ def test_upload_names_stay_inside_the_upload_folder(uploaded, saved, tmp_path):
 
 @pytest.mark.parametrize("uploaded", ["../../etc/passwd", "report.pdf", "archive.txt.gz", ""])
 def test_upload_names_of_other_file_types_are_refused(uploaded):
-    with pytest.raises(ui.UploadRejected, match=r"Only \.txt and \.md files"):
+    with pytest.raises(ui.UploadRejected, match=r"Only \.txt, \.md, \.html and \.htm files"):
         ui.safe_upload_name(uploaded)
 
 
@@ -157,9 +157,9 @@ def test_upload_cannot_replace_a_document_indexed_from_elsewhere(upload_settings
 
 def test_upload_of_a_wrong_type_or_nothing_says_so(upload_settings, tmp_path):
     status, _ = ui.add_document(_file(tmp_path / "in", "notes.pdf", "%PDF"))
-    assert "Only .txt and .md files" in status
+    assert "Only .txt, .md, .html and .htm files" in status
     status, _ = ui.add_document(None)
-    assert "Choose a .txt or .md file" in status
+    assert "Choose a .txt, .md or .html file" in status
 
 
 def test_login_setting():

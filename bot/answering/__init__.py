@@ -21,12 +21,14 @@ from typing import Any
 _HOMES = {
     "Answer": "types", "Source": "types", "clean_question": "types",
     "Bot": "service", "AddedDocument": "service", "DocumentInfo": "service", "DocumentRejected": "service",
+    "UnknownDocumentError": "service", "Article": "service", "remove_document": "service",
     "add_document": "service", "answer": "service", "as_retriever": "service", "documents": "service",
     "get_bot": "service", "reset_bot": "service", "stream": "service",
 }
 __all__ = [
-    "AddedDocument", "Answer", "Bot", "DocumentInfo", "DocumentRejected", "Source", "add_document", "answer",
-    "as_retriever", "clean_question", "documents", "get_bot", "reset_bot", "stream",
+    "AddedDocument", "Answer", "Article", "Bot", "DocumentInfo", "DocumentRejected", "Source", "UnknownDocumentError",
+    "add_document", "answer", "as_retriever", "clean_question", "documents", "get_bot", "remove_document",
+    "reset_bot", "stream",
 ]
 
 def __getattr__(name: str) -> Any:

@@ -7,13 +7,14 @@ functions use one shared Bot (:func:`get_bot`).
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from bot.answering.history import History
 from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, clean_question
 from bot.index import Index, IndexMissingError, StoreError, forget_embedded, open_index, store_guard
+from bot.index.schema import CONTEXT_VIEW
 from bot.language.text import DocumentError
 from bot.model.embedding import BotEmbeddings
 from bot.settings import Settings, get_settings
@@ -38,6 +40,10 @@ class DocumentRejected(ValueError):
     """A document that is not taken (e.g. its name belongs to a document indexed from elsewhere)."""
 
 
+class UnknownDocumentError(ValueError):
+    """A file name that names no indexed document (a scope, a removal)."""
+
+
 @dataclass(frozen=True)
 class DocumentInfo:
     """An indexed document, as :meth:`Bot.documents` lists it."""
@@ -46,6 +52,23 @@ class DocumentInfo:
     title: str
     paragraphs: int
     chunks: int
+    indexed_at: float | None = None  # when this version was indexed (seconds since the epoch); None: not recorded
+
+
+@dataclass(frozen=True)
+class ArticleParagraph:
+    number: int
+    text: str
+    heading: bool = False
+
+
+@dataclass(frozen=True)
+class Article:
+    """A whole indexed document, as :meth:`Bot.article` reads it back from the index."""
+
+    file: str
+    title: str
+    paragraphs: list[ArticleParagraph]  # in reading order; headings and the title (paragraph 0) included
 
 
 @dataclass(frozen=True)
@@ -106,22 +129,60 @@ class Bot:
 
     # ------------------------------------------------------------ answering
 
-    def answer(self, question: str, history: History | None = None) -> Answer:
-        """The answer to a question; ``history``: earlier turns, dicts ``{"role", "content"}`` or Answers."""
-        return self._guarded(lambda: (self.llm or self.extractive).answer(question, history))
+    def scope(self, files: Sequence[str] | None) -> list[str] | None:
+        """The file names of a scope, checked: None (or every name of the index) is the whole index; a name
+        that is not indexed raises :class:`UnknownDocumentError` naming the indexed ones."""
+        if files is None:
+            return None
+        if isinstance(files, str):
+            files = [files]
+        wanted = list(dict.fromkeys(str(f) for f in files))
+        if not wanted:
+            raise UnknownDocumentError("No document chosen: name at least one file, or pass files=None for all.")
+        indexed = {d.file for d in self.documents()}
+        unknown = [f for f in wanted if f not in indexed]
+        if unknown:
+            known = ", ".join(sorted(indexed)) or "none"
+            raise UnknownDocumentError(f"Not an indexed document: {', '.join(unknown)}. Indexed: {known}.")
+        return None if set(wanted) == indexed else wanted
 
-    def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
+    def _answerer(self, files: list[str] | None):
+        """The answerer (LLM or extractive) reading only ``files`` (None: everything). The scoped one shares
+        the caches (word vectors, sentences, the LLM client and checker) of the whole one."""
+        if files is None:
+            return self.llm or self.extractive
+        retriever = copy.copy(self.retriever)
+        retriever.index = self.index.scoped(files)
+        extractive = copy.copy(self.extractive)
+        extractive.retriever = retriever
+        if self.llm is None:
+            return extractive
+        llm = copy.copy(self.llm)
+        parts = Answering(extractive=extractive, retriever=retriever, embeddings=self.embeddings)
+        llm.current = lambda: parts
+        return llm
+
+    def answer(self, question: str, history: History | None = None, files: Sequence[str] | None = None) -> Answer:
+        """The answer to a question; ``history``: earlier turns, dicts ``{"role", "content"}`` or Answers;
+        ``files``: answer from these documents only (file names; None: all)."""
+        def work() -> Answer:
+            return self._answerer(self.scope(files)).answer(question, history)
+
+        return self._guarded(work)
+
+    def stream(self, question: str, history: History | None = None,
+               files: Sequence[str] | None = None) -> Iterator[str | Answer]:
         """Text pieces as they become available, then the final Answer (what the UI shows)."""
         if self.llm is not None:  # the LLM's pieces as it writes them, then the verified Answer
             self._reopen_if_stale()
             try:
                 with store_guard(self.settings):
-                    yield from self.llm.stream(question, history)
+                    yield from self._answerer(self.scope(files)).stream(question, history)
                 return
             except StoreError:
                 self._stale = True
                 raise
-        result = self.answer(question, history)
+        result = self.answer(question, history, files)
         yield from re.findall(r"\S.*?(?:[.!?»\]]\s|$)", result.text)
         yield result
 
@@ -143,13 +204,59 @@ class Bot:
             markers = self._guarded(lambda: self.index.markers())
         except IndexMissingError:
             return []
-        infos = [DocumentInfo(file=m.file, title=m.title, paragraphs=m.paragraphs, chunks=m.chunks)
-                 for m in markers.values()]
+        infos = [DocumentInfo(file=m.file, title=m.title, paragraphs=m.paragraphs, chunks=m.chunks,
+                              indexed_at=m.indexed_at) for m in markers.values()]
         return sorted(infos, key=lambda d: (d.title.lower(), d.file))
+
+    def article(self, file: str) -> Article:
+        """A whole indexed document, its paragraphs in order, read back from the index (not from its file)."""
+        def read() -> Article:
+            marker = self.index.markers().get(file)
+            if marker is None:
+                raise UnknownDocumentError(f"Not an indexed document: {file}.")
+            paragraphs: dict[int, str] = {}
+            headings: set[int] = set()
+            for text, record in self.index.version_chunks(file, marker.doc_hash):
+                paragraphs[record.paragraph] = record.passage
+                # Headings are not chunks: a paragraph's first sentence is embedded after the heading above it
+                # ("Heading. Sentence", bot/ingest.py), which is where the heading is read back from.
+                if (record.view == CONTEXT_VIEW and record.sentence == 0 and record.paragraph > 1
+                        and text.endswith(". " + record.sentence_text) and text != record.sentence_text):
+                    paragraphs.setdefault(record.paragraph - 1, text[:-len(record.sentence_text) - 2])
+                    headings.add(record.paragraph - 1)
+            return Article(file=file, title=marker.title,
+                           paragraphs=[ArticleParagraph(n, paragraphs[n], n in headings) for n in sorted(paragraphs)])
+
+        return self._guarded(read)
+
+    def remove_document(self, file: str, *, upload_dir: Path | None = None,
+                        on_wait: Callable[[str], None] | None = None) -> int:
+        """Remove one document from the index (marker first, then its chunks, under its lock: a writer of it
+        is waited for, and ``on_wait`` told why in a sentence). With ``upload_dir`` (the chat): only an
+        uploaded document may go, and its file there goes too. Returns the number of chunks deleted."""
+        def waiting(holder: dict) -> None:
+            if on_wait is not None:
+                on_wait(f"Waiting for another process (pid {holder.get('pid')} on {holder.get('host')}) to finish "
+                        f"writing {file}…")
+
+        with self._write_lock:
+            self._reopen_if_stale()
+            indexed = file in self._guarded(lambda: self.index.files())
+            if not indexed:
+                raise UnknownDocumentError(f"Not an indexed document: {file}.")
+            if upload_dir is not None and not (upload_dir / file).is_file():
+                raise DocumentRejected(f"«{file}» is part of the deployment's own articles, not an upload: the chat "
+                                       "does not remove it. Delete its file from data/ and run "
+                                       "`python -m bot ingest --prune`.")
+            deleted = self._guarded(lambda: self.index.remove(file, on_wait=waiting))
+            if upload_dir is not None:
+                with suppress(FileNotFoundError):
+                    (upload_dir / file).unlink()
+        return deleted
 
     def add_document(self, path: str | Path, *, name: str | None = None, upload_dir: Path | None = None,
                      max_bytes: int | None = None, progress: bool = True) -> AddedDocument:
-        """Ingest one .txt/.md file as ``name`` (default: its own name) into the index (created if there is
+        """Ingest one .txt/.md/.html file as ``name`` (default: its own name) into the index (created if there is
         none); it is answerable when this returns.
 
         With ``upload_dir`` (the chat's uploads): a name indexed from elsewhere is refused
@@ -213,27 +320,35 @@ def reset_bot() -> None:
         _bot = None
 
 
-def stream(question: str, history: History | None = None) -> Iterator[str | Answer]:
+def stream(question: str, history: History | None = None,
+           files: Sequence[str] | None = None) -> Iterator[str | Answer]:
     """Like :func:`answer`, streamed: yields text pieces (str), then the final :class:`Answer`."""
     if not isinstance(question, str) or not question.strip():
         clean_question(question, get_settings().max_question_chars)
-    return get_bot().stream(question, history)
+    return get_bot().stream(question, history, files)
 
 
-def answer(question: str, history: History | None = None) -> Answer:
+def answer(question: str, history: History | None = None, files: Sequence[str] | None = None) -> Answer:
     """Answer a question about the indexed article(s). Raises ValueError for an empty or huge question.
 
     ``history``: the earlier turns, each a dict ``{"role": "user"|"assistant", "content": str}`` or, for an
     assistant turn, the :class:`Answer` it got (a follow-up is then resolved against its evidence).
+    ``files``: answer from these documents only, by file name (see :func:`documents`); None: all of them.
+    An unknown name raises :class:`UnknownDocumentError` (a ValueError).
     """
     if not isinstance(question, str) or not question.strip():
         clean_question(question, get_settings().max_question_chars)
-    return get_bot().answer(question, history)
+    return get_bot().answer(question, history, files)
 
 
 def documents() -> list[DocumentInfo]:
-    """The indexed documents (file, title, paragraphs, chunks), by title."""
+    """The indexed documents (file, title, paragraphs, chunks, indexed_at), by title."""
     return get_bot().documents()
+
+
+def remove_document(file: str, **options: object) -> int:
+    """Remove one document from the shared index; see :meth:`Bot.remove_document`."""
+    return get_bot().remove_document(file, **options)  # type: ignore[arg-type]
 
 
 def add_document(path: str | Path, **options: object) -> AddedDocument:

@@ -64,7 +64,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="exit 1 when a figure falls below its floor in bot/eval_sets/floors.json (CI)")
     parser.add_argument("--verbose", "-v", action="store_true", help="one line per question")
     parser.add_argument("--index", type=Path, default=EVAL_INDEX, help="the private evaluation index")
+    parser.add_argument("--feedback", type=Path, metavar="FILE",
+                        help="only list the chat's 👎 votes in FILE (BOT_FEEDBACK_FILE) for review; no evaluation")
     args = parser.parse_args(argv)
+    if args.feedback:
+        from bot.eval.feedback import main as review
+
+        return review(args.feedback)
 
     from bot.eval.harness import EvaluationBot
 

@@ -17,7 +17,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -143,12 +143,20 @@ class Lease:
 
 
 @contextmanager
-def document_lock(settings: Settings, client: Any, file: str, wait: float = WAIT_SECONDS) -> Iterator[Lease]:
-    """Hold the document's lock for the block (waiting for another writer to finish, up to ``wait`` s)."""
+def document_lock(settings: Settings, client: Any, file: str, wait: float = WAIT_SECONDS,
+                  on_wait: Callable[[dict[str, Any]], None] | None = None) -> Iterator[Lease]:
+    """Hold the document's lock for the block (waiting for another writer to finish, up to ``wait`` s).
+
+    ``on_wait`` is called once, with the holder's record (host, pid), when the lock is held by another writer:
+    to say why nothing happens yet."""
     lease = Lease(settings, client, lock_name(settings, file), file)
     deadline = time.monotonic() + wait
+    refused = 0
     with store_guard(settings):
         while (holder := lease.try_acquire()) is not None:
+            refused += 1
+            if on_wait is not None and holder and refused == 2:  # not for a dead holder's lock, taken over at once
+                on_wait(holder)
             if time.monotonic() > deadline:
                 raise StoreError(f"{file} is being ingested by another process ({holder.get('host')}, pid "
                                  f"{holder.get('pid')}); gave up waiting after {wait:.0f} s. Try again later.")

@@ -37,6 +37,9 @@ SENTENCE_TEXT = "sentence_text"
 CHUNKS = "chunks"
 PARAGRAPHS = "paragraphs"
 MODEL = "model"
+# When the version was marked complete (seconds since the epoch). Added within schema 2: a marker written before
+# has none, and reads as "not recorded" (no rebuild needed); the next change of that document records it.
+INDEXED_AT = "indexed_at"
 
 SENTENCE_VIEW = "sentence"
 CONTEXT_VIEW = "context"
@@ -86,15 +89,20 @@ class Marker:
     chunks: int
     paragraphs: int
     model: str
+    indexed_at: float | None = None  # None: an older marker, written before the time was recorded
 
     def metadata(self) -> dict[str, Any]:
-        return {key: getattr(self, field) for field, key in _MARKER_KEYS.items()}
+        meta = {key: getattr(self, field) for field, key in _MARKER_KEYS.items()}
+        if self.indexed_at is not None:  # Chroma stores no None
+            meta[INDEXED_AT] = float(self.indexed_at)
+        return meta
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> Marker:
+        indexed_at = meta.get(INDEXED_AT)
         return cls(file=meta[FILE], title=meta.get(TITLE, meta[FILE]), doc_hash=meta[DOC_HASH],
                    chunks=int(meta.get(CHUNKS, 0)), paragraphs=int(meta.get(PARAGRAPHS, 0)),
-                   model=str(meta.get(MODEL, "")))
+                   model=str(meta.get(MODEL, "")), indexed_at=float(indexed_at) if indexed_at is not None else None)
 
 
 @dataclass(frozen=True)

@@ -127,22 +127,35 @@ class Index:
     ``chunks`` is the raw Chroma collection, for tests and benchmarks only; the bot itself uses the methods.
     """
 
-    def __init__(self, settings: Settings, client: Any, chunks: Any, markers: Any) -> None:
+    def __init__(self, settings: Settings, client: Any, chunks: Any, markers: Any,
+                 files: Sequence[str] | None = None) -> None:
         self.settings = settings
         self.client = client  # chromadb ClientAPI
         self.chunks = chunks  # chromadb Collection
         self.marker_collection = markers  # chromadb Collection (raw, as chunks)
+        self.scope_files = sorted(set(files)) if files is not None else None  # None: every document
+
+    def scoped(self, files: Sequence[str]) -> Index:
+        """The same index, read as if it held only these documents (by file name): what the reading operations
+        (``has_documents``, ``markers``, ``titles``, ``query``, ``contains_text``) see. Writing is not scoped."""
+        return Index(self.settings, self.client, self.chunks, self.marker_collection, files=files)
+
+    def _in_scope(self) -> dict[str, Any] | None:
+        """The ``where`` condition of the scope, or None when every document is read."""
+        return None if self.scope_files is None else {schema.FILE: {"$in": list(self.scope_files)}}
 
     # ------------------------------------------------------------ reading
 
     @_guarded
     def has_documents(self) -> bool:
+        if self.scope_files is not None:
+            return bool(self.markers())
         return bool(self.marker_collection.count())
 
     @_guarded
     def markers(self) -> dict[str, Marker]:
-        """Every completely ingested document version, by file name."""
-        got = self.marker_collection.get(include=["metadatas"])
+        """Every completely ingested document version (in the scope), by file name."""
+        got = self.marker_collection.get(where=self._in_scope(), include=["metadatas"])
         return {marker.file: marker for marker in map(Marker.from_metadata, got["metadatas"] or [])}
 
     def complete_documents(self) -> dict[str, dict]:
@@ -163,7 +176,8 @@ class Index:
         bench/scale.py). Otherwise the filtered query runs.
         """
         include = ["metadatas", "distances"]
-        got = self.chunks.query(query_embeddings=[[float(x) for x in vector]], n_results=k, include=include)
+        got = self.chunks.query(query_embeddings=[[float(x) for x in vector]], n_results=k, where=self._in_scope(),
+                                include=include)
         found = sorted({meta[schema.FILE] for meta in got["metadatas"][0]})
         marked: dict[str, str] = {}
         if found:
@@ -185,9 +199,17 @@ class Index:
         return {r.position: r for r in records if r.file == file and r.view == schema.SENTENCE_VIEW}
 
     @_guarded
+    def version_chunks(self, file: str, doc_hash: str) -> list[tuple[str, ChunkRecord]]:
+        """Every chunk of one document version, both views: its embedded text and its record."""
+        got = self.chunks.get(where={schema.DOC_HASH: doc_hash}, include=["documents", "metadatas"])
+        pairs = zip(got["documents"] or [], map(ChunkRecord.from_metadata, got["metadatas"] or []))
+        return [(text, record) for text, record in pairs if record.file == file]
+
+    @_guarded
     def contains_text(self, text: str) -> bool:
         """Whether any stored chunk contains ``text`` (case-sensitive), e.g. a name the question mentions."""
-        return bool(self.chunks.get(where_document={"$contains": text}, limit=1, include=[])["ids"])
+        return bool(self.chunks.get(where=self._in_scope(), where_document={"$contains": text}, limit=1,
+                                    include=[])["ids"])
 
     @_guarded
     def status(self) -> Status:
@@ -198,9 +220,10 @@ class Index:
 
     # ------------------------------------------------------------ writing (bot.ingest)
 
-    def lock(self, file: str) -> AbstractContextManager[Lease]:
+    def lock(self, file: str, on_wait: Callable[[dict[str, Any]], None] | None = None
+             ) -> AbstractContextManager[Lease]:
         """One writer per document, across processes (:mod:`bot.index.locks`)."""
-        return document_lock(self.settings, self.client, file)
+        return document_lock(self.settings, self.client, file, on_wait=on_wait)
 
     def ensure_free_space(self, chunks: int, file: str) -> None:
         ensure_free_space(self.settings, chunks, file)
@@ -256,10 +279,11 @@ class Index:
         if ids:
             self.chunks.delete(ids=list(ids))
 
-    def remove(self, file: str) -> int:
-        """Remove a document: its marker first (readers stop seeing it at once), then its chunks. Returns
-        the number of chunks deleted."""
-        with self.lock(file), store_guard(self.settings):
+    def remove(self, file: str, on_wait: Callable[[dict[str, Any]], None] | None = None) -> int:
+        """Remove a document: its marker first (readers stop seeing it at once), then its chunks, under the
+        document's lock (waiting for a writer of it to finish; ``on_wait`` is told once, with the holder's
+        record). Returns the number of chunks deleted."""
+        with self.lock(file, on_wait=on_wait), store_guard(self.settings):
             self.marker_collection.delete(where={schema.FILE: file})
             ids = [i for i, _ in self.stored(file)]
             self.delete_chunks(ids)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")  # .html/.htm: the article in a saved page (html_article.py)
 
 # Lower-cased abbreviations (without their final period) after which a period ends no sentence.
 ABBREVIATIONS = frozenset(
@@ -111,7 +111,8 @@ def parse_text(text: str, file: str) -> ParsedDocument:
 
 
 def read_document(path: Path, max_bytes: int | None = None) -> ParsedDocument:
-    """Read a UTF-8 .txt or .md file; raise DocumentError with a clear reason otherwise."""
+    """Read a UTF-8 .txt or .md file, or the article of a saved .html page; raise DocumentError with a clear
+    reason otherwise."""
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"{path}: only {', '.join(SUPPORTED_SUFFIXES)} files can be ingested")
@@ -121,6 +122,13 @@ def read_document(path: Path, max_bytes: int | None = None) -> ParsedDocument:
         raise DocumentError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if max_bytes is not None and len(raw) > max_bytes:
         raise DocumentError(f"{path}: {len(raw):,} bytes is larger than the limit of {max_bytes:,} bytes")
+    from bot.language.html_article import HTML_SUFFIXES, HtmlError, read_html
+
+    if path.suffix.lower() in HTML_SUFFIXES:
+        try:
+            return parse_text(read_html(raw), path.name)
+        except HtmlError as exc:
+            raise DocumentError(f"{path}: {exc}") from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1,8 +1,10 @@
-"""The LLM answerer: retrieved passages, a generated answer in the question's language, then the grounding check.
+"""The LLM answerer: retrieved passages, a generated answer in the question's language, each sentence anchored on
+a verbatim quote and checked (:mod:`bot.llm.grounding`) as soon as it is complete.
 
+Only verified sentences are ever yielded: a sentence the check drops is never shown, not even for a moment.
 The extractive answerer is the safety net. It decides first whether the article answers at all (an
 abstention never reaches the LLM), and its answer is shown, with a note, whenever the LLM fails, times out,
-refuses, or writes nothing that the grounding check keeps.
+refuses, or writes nothing that the check keeps.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from bot.answering.phrases import NOTES, PHRASES, REFUSALS
 from bot.answering.retrieval import Hit
 from bot.answering.types import Answer, Source, clean_question
 from bot.language.linguistics import language_of, rewrite_follow_up
-from bot.language.text import split_sentences
 from bot.llm.client import Backend, LLMError, answer_messages, clean_rewrite, rewrite_messages
-from bot.llm.grounding import GroundingChecker, Verdict
+from bot.llm.grounding import Claim, GroundingChecker, Verdict
+from bot.llm.quotes import QuoteParser
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -63,7 +65,7 @@ class LLMAnswerer:
         return final  # type: ignore[return-value]
 
     def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
-        """The LLM's text pieces as they arrive, then the verified Answer (which the UI shows)."""
+        """Each verified sentence as soon as it is complete and checked, then the Answer (which the UI shows)."""
         return self._run(question, history, streaming=True)
 
     def _run(self, question: str, history: History | None, streaming: bool) -> Iterator[str | Answer]:
@@ -84,21 +86,31 @@ class LLMAnswerer:
             yield safety_net
             return
         passages = self._passages(safety_net, hits)
-        messages = answer_messages(understood, language, [p.text for p in passages], PHRASES[language]["no_answer"])
-        generated = ""
+        texts = [p.text for p in passages]
+        messages = answer_messages(understood, language, texts, PHRASES[language]["no_answer"], self.backend.structured)
+        verdict = Verdict()
         try:
-            if streaming:
-                for piece in self.backend.stream(messages):
-                    generated += piece
-                    yield piece
-            else:
-                generated = self.backend.complete(messages)
+            for claim in self._claims(messages, streaming):
+                self.checker.verify(claim, texts, REFUSALS)
+                verdict.add(claim)
+                if streaming and verdict.kept and verdict.kept[-1] is claim:
+                    yield (" " if len(verdict.kept) > 1 else "") + claim.shown
         except LLMError as exc:
             log.warning("LLM answer failed: %s", exc)
             yield self._fallback(understood, language, safety_net, "failed", reason=str(exc))
             return
-        verdict = self.checker.check(generated, [p.text for p in passages], REFUSALS)
+        verdict.refusal = verdict.refusal and not verdict.kept
         yield self._verified(understood, language, safety_net, passages, verdict)
+
+    def _claims(self, messages: list, streaming: bool) -> Iterator[Claim]:
+        """The answer's claims, each as soon as its last character has arrived."""
+        parser = QuoteParser()
+        if streaming:
+            for piece in self.backend.stream(messages, structured=True):
+                yield from parser.feed(piece)
+        else:
+            yield from parser.feed(self.backend.complete(messages, structured=True))
+        yield from parser.finish()
 
     def _standalone(self, question: str, language: str, history: list[dict]) -> str:
         """A follow-up rewritten by the LLM into a question that stands alone (rules when it gives none)."""
@@ -125,17 +137,19 @@ class LLMAnswerer:
                   verdict: Verdict) -> Answer:
         dropped = [c.text for c in verdict.dropped]
         for claim in verdict.dropped:
-            log.info("grounding check dropped %r: %s", claim.text, claim.reason)
+            log.info("quote check dropped %r (passage %s, quote %r): %s", claim.text, claim.passage, claim.quote,
+                     claim.reason)
         if verdict.refusal:
             return self._fallback(question, language, safety_net, "refused", dropped=dropped)
         if not verdict.kept:
             return self._fallback(question, language, safety_net, "unsupported", dropped=dropped)
         sources = []
         for n, p in enumerate(passages, 1):
-            evidence = [c.evidence for c in verdict.kept if n in c.cites and c.evidence]
-            highlight = [s for s in split_sentences(p.text) if any(s in e for e in evidence)] or [p.best_sentence]
-            sources.append(Source(text=p.text, highlight=highlight, document=p.title, paragraph=p.paragraph,
-                                  score=p.score, file=p.file))
+            # The quoted spans themselves, exactly as the passage has them: the words each claim rests on. A
+            # passage the answer does not rest on is shown as related, with its best sentence.
+            quoted = list(dict.fromkeys(c.evidence for c in verdict.kept if c.passage == n))
+            sources.append(Source(text=p.text, highlight=quoted or [p.best_sentence], document=p.title,
+                                  paragraph=p.paragraph, score=p.score, file=p.file, cited=bool(quoted)))
         note = NOTES[language]["dropped"].format(n=len(dropped)) if dropped else ""
         return Answer(text=verdict.text, sources=sources, abstained=False, question=question, language=language,
                       answerer=self.backend.name, note=note, dropped=dropped)

@@ -1,4 +1,5 @@
-"""Numbers stated in a text, as values, in digits or in English or Dutch words ("tweehonderd" = 200).
+"""Numbers and dates stated in a text: numbers as values, in digits or in English or Dutch words
+("tweehonderd" = 200), month and weekday names as one name for both languages ("June" = "juni").
 
 Used by the grounding check: an English "two hundred" is supported by a Dutch "tweehonderd".
 "een"/"one" are left out: they are articles and pronouns far more often than numbers.
@@ -53,8 +54,34 @@ def _digits_value(text: str) -> float:
     return float(text.replace(",", "."))
 
 
+# Race times ("1.14,26" = "1:14.26") and clock times ("18.00" = "18:00" = "6 pm"), each as one value.
+_RACE_TIME = re.compile(r"(?<![\w.,:])(\d{1,2})[.:](\d{2})[,.](\d{1,3})(?![\w]|[.,]\d)")
+_CLOCK_TIME = re.compile(r"(?<![\w.,:])(\d{1,2})(?:[.:](\d{2}))?\s*([ap])\.?m\b\.?"
+                         r"|(?<![\w.,:])(\d{1,2})[.:](\d{2})(?![\w]|[.,]\d)", re.I)
+
+
+def _times(text: str) -> tuple[set[float], str]:
+    """Race and clock times in the text as values, and the text without them."""
+    values: set[float] = set()
+
+    def race(m: re.Match) -> str:
+        values.add(round(int(m.group(1)) * 60 + int(m.group(2)) + int(m.group(3)) / 10 ** len(m.group(3)), 3))
+        return " "
+
+    def clock(m: re.Match) -> str:
+        if m.group(3):  # 6 pm, 6.30 a.m.
+            hour = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
+            values.add(hour + int(m.group(2) or 0) / 100)
+        else:
+            values.add(int(m.group(4)) + int(m.group(5)) / 100)
+        return " "
+
+    return values, _CLOCK_TIME.sub(clock, _RACE_TIME.sub(race, text))
+
+
 def numbers_in(text: str) -> set[float]:
-    values = {_digits_value(m.group()) for m in _DIGITS.finditer(text)}
+    times, text = _times(text)
+    values = times | {_digits_value(m.group()) for m in _DIGITS.finditer(text)}
     current: float | None = None  # an English number spelled over several words: "two hundred and fifty"
     for token in (w.lower().strip("-") for w in _WORD.findall(text)):
         if token in _UNITS or token in _TENS:
@@ -73,3 +100,25 @@ def numbers_in(text: str) -> set[float]:
     if current is not None:
         values.add(float(current))
     return values
+
+
+_MONTHS = ("january february march april may june july august september october november december".split(),
+           "januari februari maart april mei juni juli augustus september oktober november december".split())
+_DAYS = ("monday tuesday wednesday thursday friday saturday sunday".split(),
+         "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag".split())
+_DATE_NAMES = {word: f"month-{i + 1}" for names in _MONTHS for i, word in enumerate(names)}
+_DATE_NAMES.update({word: f"day-{i + 1}" for names in _DAYS for i, word in enumerate(names)})
+_DATE_WORDS = {"may"}  # also a verb: only a date when a day number stands beside it
+
+
+def dates_in(text: str) -> set[str]:
+    """Month and weekday names in the text, the same for English and Dutch ("June" and "juni": month-6)."""
+    found = set()
+    tokens = _WORD.findall(text)
+    for i, token in enumerate(tokens):
+        word = token.lower()
+        if word in _DATE_WORDS and not (token[0].isupper() and i > 0):
+            continue
+        if word in _DATE_NAMES:
+            found.add(_DATE_NAMES[word])
+    return found
