@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.answering.extractive import Answering, ExtractiveAnswerer
-from bot.answering.history import History, normalise_history
+from bot.answering.history import History, cited_before, normalise_history
 from bot.answering.phrases import NOTES, PHRASES, REFUSALS
 from bot.answering.retrieval import Hit
 from bot.answering.types import Answer, Source, clean_question
@@ -71,14 +71,16 @@ class LLMAnswerer:
     def _run(self, question: str, history: History | None, streaming: bool) -> Iterator[str | Answer]:
         question = clean_question(question, self.settings.max_question_chars)
         language = language_of(question)
+        turns = normalise_history(history)
         try:
-            understood = self._standalone(question, language, normalise_history(history))
+            understood = self._standalone(question, language, turns)
         except LLMError as exc:
-            understood = rewrite_follow_up(question, normalise_history(history))
+            understood = rewrite_follow_up(question, turns)
             yield self._fallback(understood, language, None, "failed", reason=str(exc))
             return
         parts = self.current()
-        deliberation = parts.extractive.deliberate(understood)
+        # A follow-up (rewritten) looks first where the last answer quoted, as in the extractive answerer.
+        deliberation = parts.extractive.deliberate(understood, cited_before(turns) if understood != question else ())
         hits = deliberation.hits
         safety_net = parts.extractive.compose(understood, language, deliberation)
         if safety_net.abstained:  # the article does not answer: nothing for the LLM to write
