@@ -217,3 +217,26 @@ def mode_fresh_settings(mode, tmp_path, settings, request):
         return settings.model_copy(update={"index_dir": tmp_path / "index", "collection": "test"})
     url = request.getfixturevalue("chroma_server").url
     return settings.model_copy(update={"chroma_url": url, "collection": f"test-{uuid.uuid4().hex[:12]}"})
+
+
+# Two small articles for the fast tier (the fake encoder): answering, scope and removal tests share them.
+LOKET = """Nieuw loket in het stadhuis
+
+De gemeente Zwolle opent een nieuw loket in het stadhuis. Het loket is elke dinsdag open van negen tot twaalf.
+
+Aanmelden kan vanaf maandag bij de balie. Wethouder Jansen noemde het loket een goede stap.
+"""
+ZWEMBAD = """Zwembad heropend na verbouwing
+
+Het zwembad aan de Kade is na twee jaar verbouwing heropend. De verbouwing kostte twaalf miljoen euro.
+"""
+
+
+@pytest.fixture()
+def docs(tmp_path):
+    """A folder with the two small articles: loket.txt and zwembad.txt."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "loket.txt").write_text(LOKET, encoding="utf-8")
+    (folder / "zwembad.txt").write_text(ZWEMBAD, encoding="utf-8")
+    return folder

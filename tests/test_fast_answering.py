@@ -23,26 +23,6 @@ from bot.ingest import chunk_document, ingest
 from bot.language.text import read_document, split_sentences
 from tests.fake_encoder import FakeEmbeddings, fake_vector, simple_decision
 
-LOKET = """Nieuw loket in het stadhuis
-
-De gemeente Zwolle opent een nieuw loket in het stadhuis. Het loket is elke dinsdag open van negen tot twaalf.
-
-Aanmelden kan vanaf maandag bij de balie. Wethouder Jansen noemde het loket een goede stap.
-"""
-ZWEMBAD = """Zwembad heropend na verbouwing
-
-Het zwembad aan de Kade is na twee jaar verbouwing heropend. De verbouwing kostte twaalf miljoen euro.
-"""
-
-
-@pytest.fixture()
-def docs(tmp_path):
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "loket.txt").write_text(LOKET, encoding="utf-8")
-    (folder / "zwembad.txt").write_text(ZWEMBAD, encoding="utf-8")
-    return folder
-
 
 @pytest.fixture()
 def fake_settings(tmp_path, settings):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -14,16 +15,29 @@ from bot.index.locks import document_lock
 from bot.index.schema import INDEXED_AT, Marker
 from bot.language.text import DocumentError, read_document
 
-LOKET = """Nieuw loket in het stadhuis
 
-De gemeente Zwolle opent een nieuw loket in het stadhuis. Het loket is elke dinsdag open van negen tot twaalf.
+@contextmanager
+def another_writer_holds(file: str, seconds: float = 1.0):
+    """Another writer holds ``file``'s lock until about ``seconds`` after the block starts."""
+    from bot.answering import get_bot
 
-Aanmelden kan vanaf maandag bij de balie. Wethouder Jansen noemde het loket een goede stap.
-"""
-ZWEMBAD = """Zwembad heropend na verbouwing
+    service = get_bot()
+    held, release = threading.Event(), threading.Event()
 
-Het zwembad aan de Kade is na twee jaar verbouwing heropend. De verbouwing kostte twaalf miljoen euro.
-"""
+    def writer():
+        with document_lock(service.settings, service.index.client, file):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    held.wait(10)
+    threading.Timer(seconds, release.set).start()
+    try:
+        yield
+    finally:
+        thread.join(10)
+
 
 # A saved news page written for this test: the article among a menu, a cookie notice, a "popular news" list and
 # a footer, in windows-1252 as its <meta> declares (é, ë and the curly quotes are single bytes there).
@@ -62,15 +76,6 @@ def saved_page(folder, name: str = "zwembad-deventer.html", text: str = SAVED_PA
     path = folder / name
     path.write_bytes(text.encode(charset))
     return path
-
-
-@pytest.fixture()
-def docs(tmp_path):
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "loket.txt").write_text(LOKET, encoding="utf-8")
-    (folder / "zwembad.txt").write_text(ZWEMBAD, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture()
@@ -201,21 +206,9 @@ def test_removal_waits_for_a_writer_of_the_document_and_says_so(both):
 
     service = get_bot()
     said: list[str] = []
-    held = threading.Event()
-    release = threading.Event()
-
-    def writer():
-        with document_lock(service.settings, service.index.client, "loket.txt"):
-            held.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    held.wait(10)
-    threading.Timer(1.0, release.set).start()
-    started = time.monotonic()
-    service.remove_document("loket.txt", on_wait=said.append)
-    thread.join(10)
+    with another_writer_holds("loket.txt"):
+        started = time.monotonic()
+        service.remove_document("loket.txt", on_wait=said.append)
     assert time.monotonic() - started >= 0.9  # it waited for the writer
     assert len(said) == 1 and said[0].startswith("Waiting for another process") and "loket.txt" in said[0]
     assert [d.file for d in service.documents()] == ["zwembad.txt"]
@@ -426,24 +419,11 @@ def test_a_vote_in_the_chat_records_the_turn_it_was_given_to(fake_bot, docs, mon
 
 
 def test_cli_remove_waits_for_a_writer_and_says_so(fake_bot, docs, capsys):
-    from bot.answering import get_bot
 
     assert main(["ingest", "--quiet", str(docs)]) == 0
-    service = get_bot()
-    held, release = threading.Event(), threading.Event()
-
-    def writer():
-        with document_lock(service.settings, service.index.client, "loket.txt"):
-            held.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    held.wait(10)
-    threading.Timer(1.0, release.set).start()
-    capsys.readouterr()
-    assert main(["remove", "loket.txt"]) == 0
-    thread.join(10)
+    with another_writer_holds("loket.txt"):
+        capsys.readouterr()
+        assert main(["remove", "loket.txt"]) == 0
     out, err = capsys.readouterr()
     assert "Waiting for another process" in err and "loket.txt" in err and "Removed loket.txt" in out
 
@@ -477,24 +457,11 @@ def test_the_llm_mode_is_given_passages_of_the_scope_only(both, monkeypatch):
 
 
 def test_cli_ingest_waits_for_a_writer_of_the_same_document_and_says_so(fake_bot, docs, capsys):
-    from bot.answering import get_bot
 
     assert main(["ingest", "--quiet", str(docs / "zwembad.txt")]) == 0  # the index exists
-    service = get_bot()
-    held, release = threading.Event(), threading.Event()
-
-    def writer():
-        with document_lock(service.settings, service.index.client, "loket.txt"):
-            held.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    held.wait(10)
-    threading.Timer(1.0, release.set).start()
-    capsys.readouterr()
-    assert main(["ingest", "--quiet", str(docs / "loket.txt"), str(docs / "zwembad.txt")]) == 0
-    thread.join(10)
+    with another_writer_holds("loket.txt"):
+        capsys.readouterr()
+        assert main(["ingest", "--quiet", str(docs / "loket.txt"), str(docs / "zwembad.txt")]) == 0
     out, err = capsys.readouterr()
     assert err.count("Waiting for another process") == 1 and "to finish writing loket.txt…" in err
     assert out.startswith("1 document(s) written, 1 unchanged")
