@@ -511,11 +511,12 @@ def build(settings: Settings | None = None) -> gr.Blocks:
             None, js="() => window.newsbot && window.newsbot.articleShown()")
         close.click(close_article, None, article_panel, api_visibility="private", queue=False).then(
             None, js="() => window.newsbot && window.newsbot.articleClosed()")
+        settled = "() => window.newsbot && window.newsbot.removalSettled()"
         confirm_no.click(cancel_removal, None, [confirm, confirm_text, pending_removal], api_visibility="private",
-                         queue=False)
+                         queue=False).then(None, js=settled)
         confirm_yes.click(remove_upload, pending_removal, [status, documents, confirm, pending_removal],
                           concurrency_limit=1, api_visibility="private").then(
-            scope_choices, scope, scope, api_visibility="private")
+            scope_choices, scope, scope, api_visibility="private").then(None, js=settled)
         upload.upload(add_document, upload, [status, documents], concurrency_limit=1, show_progress="full",
                       api_visibility="undocumented").then(scope_choices, scope, scope, api_visibility="private")
         demo.load(documents_view, None, documents, api_visibility="undocumented", queue=False)

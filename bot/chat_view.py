@@ -271,7 +271,8 @@ def article_html(article: Article, paragraph: int | None = None, highlight: Sequ
     where = f"{escape(article.file)} · {len(article.paragraphs)} paragraphs"
     if paragraph is not None:
         where += f" · paragraph {paragraph} cited"
-    return (f'<article class="nb-article" lang="{language}" aria-labelledby="nb-article-title">'
+    return (f'<article class="nb-article" lang="{language}" data-file="{escape(article.file)}" '
+            'aria-labelledby="nb-article-title">'
             f'<h2 class="nb-article-title" id="nb-article-title" tabindex="-1">{escape(article.title)}</h2>'
             f'<div class="nb-article-meta" lang="en">{where}</div>{"".join(body)}</article>')
 

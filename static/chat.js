@@ -94,13 +94,23 @@
       return true;
     }
     if (item && target.closest(".nb-remove-doc") && nb.act) {
+      nb.opener = target.closest(".nb-remove-doc");
+      nb.asked = "remove";
       nb.act({ action: "remove", file: (reference(item) || {}).file });
       return true;
     }
     return false;
   };
 
+  // After a page action: a removal's confirmation takes the focus (on Cancel, the safe choice); an article
+  // shown takes it on its title.
   nb.articleShown = () => {
+    if (nb.asked === "remove") {
+      nb.asked = null;
+      const cancel = document.getElementById("remove-no");
+      if (cancel) requestAnimationFrame(() => cancel.focus());
+      return;
+    }
     const panel = document.getElementById("article-panel");
     if (!panel) return;
     const title = panel.querySelector(".nb-article-title");
@@ -119,6 +129,20 @@
 
   nb.articleClosed = () => {
     if (nb.opener && document.body.contains(nb.opener)) nb.opener.focus();
+  };
+
+  // A removal answered (cancelled or done): an article panel showing a document that is no longer listed
+  // closes, and the focus goes back to the Remove button, or to the list when that button went with its article.
+  nb.removalSettled = () => {
+    const shown = document.querySelector("#article .nb-article");
+    const file = shown && shown.getAttribute("data-file");
+    const listed = (name) => Array.from(document.querySelectorAll("#documents li"))
+      .some((li) => (reference(li) || {}).file === name);
+    const close = document.getElementById("article-close");
+    if (file && !listed(file) && close && close.offsetParent !== null) close.click();
+    if (nb.opener && document.body.contains(nb.opener)) { nb.opener.focus(); return; }
+    const first = document.querySelector("#documents .nb-open-doc");
+    if (first) first.focus();
   };
 
   document.addEventListener("click", (event) => {

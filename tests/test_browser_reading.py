@@ -190,20 +190,27 @@ def test_removing_an_upload_asks_first_and_then_it_is_no_longer_answered_from(ch
     assert "python -m bot ingest --prune" in page.locator("#manage-note").inner_text()
     assert "indexed 20" in item.inner_text() and " UTC" in item.inner_text()  # when it was indexed
 
-    page.locator("#documents li", has_text="Nieuw loket voor paspoorten").get_by_role("button", name="Remove").click()
+    upload_item = page.locator("#documents li", has_text="Nieuw loket voor paspoorten")
+    upload_item.get_by_role("button", name="Remove").click()
     confirm = page.locator("#remove-confirm")
     confirm.wait_for(state="visible", timeout=30_000)
     assert "Remove «Nieuw loket voor paspoorten in Kampen» (loket-kampen.txt)" in confirm.inner_text()
-    page.locator("#remove-no").click()  # cancelled: nothing changes
+    expect(page.locator("#remove-no")).to_be_focused(timeout=10_000)  # the confirmation has the focus: on Cancel
+    page.keyboard.press("Enter")  # cancelled: nothing changes, and the focus is back on the Remove button
     confirm.wait_for(state="hidden", timeout=30_000)
     assert (chat.server.upload_dir / "loket-kampen.txt").is_file()
+    expect(upload_item.get_by_role("button", name="Remove")).to_be_focused(timeout=10_000)
 
-    page.locator("#documents li", has_text="Nieuw loket voor paspoorten").get_by_role("button", name="Remove").click()
+    upload_item.locator(".nb-open-doc").click()  # the article is open while it is removed
+    wait_for_article(page, "Nieuw loket voor paspoorten")
+    upload_item.get_by_role("button", name="Remove").click()
     confirm.wait_for(state="visible", timeout=30_000)
     page.locator("#remove-yes").click()
     page.wait_for_function("() => /Removed loket-kampen.txt/.test(document.querySelector('#upload-status')"
                            ".innerText)", timeout=60_000)
     assert "Nieuw loket voor paspoorten" not in page.locator("#documents").inner_text()
+    expect(page.locator("#article-panel")).to_be_hidden(timeout=30_000)  # it no longer shows what is gone
+    expect(page.locator("#documents .nb-open-doc").first).to_be_focused(timeout=10_000)
     assert not (chat.server.upload_dir / "loket-kampen.txt").exists()
     expect(page.locator("#scope")).not_to_contain_text("Nieuw loket voor paspoorten", timeout=30_000)
     reply = chat.ask(question)
