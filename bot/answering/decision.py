@@ -30,10 +30,10 @@ class DecisionModel:
     threshold: float  # abstain when no candidate reaches this probability
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
-        if self.features != FEATURES:
-            raise ValueError(f"{DECISION_FILE.name} was fitted on other features: refit with python -m bot.eval --fit")
         if not len(rows):
             return np.zeros(0)
+        if rows.shape[1] != len(self.features):
+            raise ValueError(f"a decision over {len(self.features)} signals was given rows of {rows.shape[1]}")
         z = ((rows - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.weights) + self.bias
         return 1.0 / (1.0 + np.exp(-z))
 
@@ -49,4 +49,7 @@ class DecisionModel:
 
 @lru_cache(maxsize=1)
 def committed_model() -> DecisionModel:
-    return DecisionModel.load()
+    model = DecisionModel.load()
+    if model.features != FEATURES:
+        raise ValueError(f"{DECISION_FILE.name} was fitted on other features: refit with python -m bot.eval --fit")
+    return model

@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=EVAL_INDEX, help="the private evaluation index")
     parser.add_argument("--feedback", type=Path, metavar="FILE",
                         help="only list the chat's 👎 votes in FILE (BOT_FEEDBACK_FILE) for review; no evaluation")
+    parser.add_argument("--study", action="store_true",
+                        help="what the decisions could do: ablations, the threshold's weight, quoting the runner-up "
+                             "(left out, without re-answering; bot/eval/study.py)")
     args = parser.parse_args(argv)
     if args.feedback:
         from bot.eval.feedback import main as review
@@ -84,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
 
     development_set, blind_set = development(), blind()
     evaluation = EvaluationBot(args.index, development_set.articles + blind_set.articles)
+    if args.study:
+        from bot.eval.study import run
+
+        run(evaluation.labelled(development_set), evaluation.labelled(blind_set))
+        return 0
     committed = None
     if args.fit:
         committed = evaluation.fit_all(development_set)

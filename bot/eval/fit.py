@@ -96,7 +96,9 @@ def _threshold(model: DecisionModel, items: Sequence[Labelled]) -> float:
     return float(max(THRESHOLDS, key=utility))
 
 
-def fit(items: Sequence[Labelled], c: float = 1.0) -> DecisionModel:
+def fit(items: Sequence[Labelled], c: float = 1.0, features: tuple[str, ...] = FEATURES) -> DecisionModel:
+    """The decision model fitted on labelled candidates: ``features`` names the columns of their rows (all of
+    FEATURES for the product; fewer for an ablation, bot/eval/study.py)."""
     from sklearn.linear_model import LogisticRegression
 
     rows = np.vstack([i.deliberation.rows for i in items if len(i.deliberation.rows)])
@@ -105,7 +107,7 @@ def fit(items: Sequence[Labelled], c: float = 1.0) -> DecisionModel:
     scale[scale == 0] = 1.0
     regression = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
     regression.fit((rows - mean) / scale, labels)
-    model = DecisionModel(features=FEATURES, mean=tuple(mean.tolist()), scale=tuple(scale.tolist()),
+    model = DecisionModel(features=features, mean=tuple(mean.tolist()), scale=tuple(scale.tolist()),
                           weights=tuple(regression.coef_[0].tolist()), bias=float(regression.intercept_[0]),
                           threshold=0.5)
     return DecisionModel(**{**model.__dict__, "threshold": _threshold(model, items)})

@@ -32,7 +32,7 @@ class EvaluationBot:
         ingest(index, embeddings, list(articles), prune=True, progress=False)
         self.bot = Bot(self.settings)
         self._cache_embeddings()
-        self._labelled: list[fit.Labelled] | None = None
+        self._labelled: dict[str, list[fit.Labelled]] = {}
 
     def _cache_embeddings(self) -> None:
         """Every fold asks the same questions again: embed each batch of texts once per run."""
@@ -51,10 +51,10 @@ class EvaluationBot:
         return ExtractiveAnswerer(self.bot.retriever, self.settings, model)
 
     def labelled(self, question_set: QuestionSet) -> list[fit.Labelled]:
-        if self._labelled is None:
+        if question_set.name not in self._labelled:
             # Labelling reads retrieval and the signals only: any decision model will do.
-            self._labelled = fit.label(self.answerer(_any_model()), question_set)
-        return self._labelled
+            self._labelled[question_set.name] = fit.label(self.answerer(_any_model()), question_set)
+        return self._labelled[question_set.name]
 
     def leave_one_article_out(self, question_set: QuestionSet) -> list[scoring.Row]:
         rows: list[scoring.Row] = []

@@ -1,0 +1,132 @@
+"""``python -m bot.eval --study``: what the decisions could do, leave-one-article-out, without re-answering.
+
+Every development question's candidates, signals and labels are computed once (``fit.label``: the product's
+own deliberation); each variant below is then refitted per fold and scored on the left-out article in
+seconds. The figures approximate the harness's (the blind set's exactly, the left-out ones within ~0.04: a
+follow-up is studied after a right first turn, the harness after the bot's own). The README's
+[Evaluation](../../README.md#evaluation) reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from bot.answering.decision import DecisionModel
+from bot.answering.features import FEATURES
+from bot.eval import fit
+from bot.eval.fit import Labelled
+
+# Groups of signals, for ablations: the variant without a group refits on the other columns.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "dense scores, rank and distance to the best": ("context_score", "sentence_score", "behind_best",
+                                                    "best_margin", "reciprocal_rank"),
+    "literal term coverage": ("terms_covered", "terms_covered_sentence"),
+    "cross-lingual word coverage": ("terms_soft", "terms_soft_min"),
+    "question type vs evidence type": ("typed", "type_mismatch", "type_mismatch_pair"),
+    "the followed passage": ("in_followed_document", "next_to_followed_passage"),
+}
+
+
+class Masked:
+    """A decision over some columns of the signals (an ablation), scored like the product's."""
+
+    def __init__(self, model: DecisionModel, columns: Sequence[int]) -> None:
+        self.model, self.columns, self.threshold = model, list(columns), model.threshold
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return self.model.probabilities(rows[:, self.columns]) if len(rows) else np.zeros(0)
+
+
+def _masked_fit(columns: Sequence[int]) -> Callable[[Sequence[Labelled]], Masked]:
+    names = tuple(FEATURES[c] for c in columns)
+
+    def fitter(items: Sequence[Labelled]) -> Masked:
+        masked = [replace(i, deliberation=replace(i.deliberation, rows=i.deliberation.rows[:, list(columns)]))
+                  for i in items if len(i.deliberation.rows)]
+        return Masked(fit.fit(masked, features=names), columns)
+
+    return fitter
+
+
+def _shown(model, item: Labelled, runner_up: bool) -> tuple[bool, bool]:
+    """(right, abstained) of one question under a decision; ``runner_up`` quotes the second candidate too."""
+    probabilities = model.probabilities(item.deliberation.rows)
+    if not len(probabilities):
+        return False, True
+    order = np.argsort(-probabilities)
+    if probabilities[order[0]] < model.threshold:
+        return False, True
+    if item.question.abstain:
+        return False, False
+    return bool(item.labels[order[: 2 if runner_up else 1]].any()), False
+
+
+def score(items: Sequence[Labelled], blind: Sequence[Labelled], fitter: Callable, runner_up: bool = False) -> dict:
+    """Left-out and blind figures of one variant, on single questions (follow-up turns apart)."""
+    outcomes: list[tuple[Labelled, bool, bool]] = []
+    for file in sorted({i.question.file for i in items}):
+        model = fitter([i for i in items if i.question.file != file])
+        outcomes += [(i, *_shown(model, i, runner_up)) for i in items if i.question.file == file]
+    model = fitter(list(items))
+    blind_outcomes = [(i, *_shown(model, i, runner_up)) for i in blind]
+    return {"left out": _figures(outcomes), "blind": _figures(blind_outcomes)}
+
+
+def _follow_up(item: Labelled) -> bool:
+    """A conversation's turn after the first (ids ``conversation#turn``)."""
+    conversation, _, turn = item.question.id.rpartition("#")
+    return bool(conversation) and turn != "0"
+
+
+def _figures(outcomes: Sequence[tuple[Labelled, bool, bool]]) -> dict[str, float]:
+    single = [(i, r, a) for i, r, a in outcomes if not _follow_up(i)]
+    answerable = [(r, a) for i, r, a in single if not i.question.abstain]
+    unanswerable = [a for i, _, a in single if i.question.category == "unanswerable"]
+    return {"key facts": _mean([r for r, _ in answerable]), "false abstentions": _mean([a for _, a in answerable]),
+            "unanswerable abstained": _mean(unanswerable),
+            "follow-ups": _mean([r for i, r, _ in outcomes if _follow_up(i)])}
+
+
+def _mean(values: Sequence[bool]) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def selection(items: Sequence[Labelled], fitter: Callable) -> float:
+    """Share of answerable questions whose most probable candidate is right (left out, abstention aside)."""
+    right = []
+    for file in sorted({i.question.file for i in items}):
+        model = fitter([i for i in items if i.question.file != file])
+        right += [bool(i.labels[int(np.argmax(model.probabilities(i.deliberation.rows)))])
+                  for i in items if i.question.file == file and not i.question.abstain and len(i.deliberation.rows)]
+    return _mean(right)
+
+
+def run(labelled: Sequence[Labelled], blind: Sequence[Labelled]) -> None:
+    answerable = [i for i in labelled if not i.question.abstain and len(i.labels)]
+    print(f"candidates: some retrieved candidate right {_mean([i.labels.any() for i in answerable]):.3f}, "
+          f"the dense first {_mean([bool(i.labels[0]) for i in answerable]):.3f}, the learned choice "
+          f"{selection(labelled, fit.fit):.3f} (answerable development questions, left out)")
+    every = list(range(len(FEATURES)))
+    variants: list[tuple[str, Callable, bool]] = [("all signals (committed)", fit.fit, False)]
+    for group, names in GROUPS.items():
+        variants.append((f"without {group}", _masked_fit([c for c in every if FEATURES[c] not in names]), False))
+    variants.append(("all signals, runner-up quoted too", fit.fit, True))
+    header = "key facts  false abst.  unanswerable abst.  follow-ups"
+    print(f"\n{'variant':52s} {'left out: ' + header:58s} | blind")
+    for name, fitter, runner_up in variants:
+        result = score(labelled, blind, fitter, runner_up)
+        print(f"{name:52s} " + " | ".join(
+            "  ".join(f"{value:.2f}" for value in result[part].values()) for part in ("left out", "blind")))
+    print("\nthe threshold's weight (a right answer against a right abstention):")
+    original = fit.ANSWER_WEIGHT
+    try:
+        for weight in (1.5, 2.0, 2.5, 3.0, 4.0):
+            fit.ANSWER_WEIGHT = weight
+            result = score(labelled, blind, fit.fit)
+            print(f"  {weight:3.1f}: " + " | ".join(
+                "  ".join(f"{value:.2f}" for value in result[part].values()) for part in ("left out", "blind")))
+    finally:
+        fit.ANSWER_WEIGHT = original
