@@ -127,7 +127,7 @@ def test_a_model_fitted_on_other_features_is_refused(tmp_path):
     stale = DecisionModel(**{**model.__dict__, "features": (*FEATURES, "removed")})
     stale.save(tmp_path / "decision.json")
     with pytest.raises(ValueError, match="refit"):
-        DecisionModel.load(tmp_path / "decision.json").probabilities(np.zeros((1, len(FEATURES) + 1)))
+        DecisionModel.load(tmp_path / "decision.json")
 
 
 HISTORY = [

@@ -43,13 +43,14 @@ class DecisionModel:
 
     @classmethod
     def load(cls, path: Path = DECISION_FILE) -> DecisionModel:
+        """The committed model; one fitted on other signals than today's (a stale file) is refused."""
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()})
+        model = cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()})
+        if model.features != FEATURES:
+            raise ValueError(f"{path.name} was fitted on other features: refit with python -m bot.eval --fit")
+        return model
 
 
 @lru_cache(maxsize=1)
 def committed_model() -> DecisionModel:
-    model = DecisionModel.load()
-    if model.features != FEATURES:
-        raise ValueError(f"{DECISION_FILE.name} was fitted on other features: refit with python -m bot.eval --fit")
-    return model
+    return DecisionModel.load()
