@@ -18,6 +18,7 @@ import pytest
 from bot.index.schema import SCHEMA_VERSION
 from bot.model.embedding import model_identity
 from tests.conftest import ARTICLE, ROOT, SECOND_ARTICLE
+from tests.model_copies import linked_model_copy
 from tests.servers import bot_env
 
 pytestmark = pytest.mark.slow
@@ -51,15 +52,7 @@ def test_status_reports_the_index_the_model_and_every_document(indexed, settings
 
 def other_model(tmp_path: Path, settings) -> Path:
     """The EmbeddingGemma folder again, under another name (symlinked files)."""
-    folder = tmp_path / "another-model"
-    for source in settings.model_dir.rglob("*"):
-        target = folder / source.relative_to(settings.model_dir)
-        if source.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(source)
-    return folder
+    return linked_model_copy(settings.model_dir, tmp_path / "another-model")
 
 
 def test_another_model_is_refused_until_rebuild_which_drops_the_old_index(tmp_path, fresh_settings):

@@ -25,6 +25,7 @@ from bot.index import DiskFullError, IndexReadOnlyError, open_index
 from bot.ingest import ingest
 from bot.model.embedding import BotEmbeddings, ModelMissingError
 from tests.conftest import ROOT, SECOND_ARTICLE, required, skip_or_fail
+from tests.model_copies import linked_model_copy
 from tests.servers import bot_env, forget_open_index
 
 pytestmark = pytest.mark.slow  # the real model, real mounts
@@ -151,14 +152,7 @@ def test_full_disk_refuses_before_writing_and_recovers(fresh_settings, note, sma
 def broken_model_cache(tmp_path: Path, settings, damage: str) -> Path:
     """A copy of the model folder (symlinks, except the damaged file), marked as verified."""
     cache = tmp_path / "cache"
-    model = cache / "models" / settings.model_dir.name
-    for source in settings.model_dir.rglob("*"):
-        target = model / source.relative_to(settings.model_dir)
-        if source.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(source)
+    model = linked_model_copy(settings.model_dir, cache / "models" / settings.model_dir.name)
     weights = model / "model.safetensors"
     weights.unlink()
     if damage == "truncated weights":

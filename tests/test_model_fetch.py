@@ -28,6 +28,7 @@ from bot.model_fetch import (
     verify_model_dir,
 )
 from tests.conftest import ROOT
+from tests.model_copies import linked_model_copy
 
 FILES = {"config.json": b'{"a": 1}', "1_Pooling/config.json": b'{"b": 2}'}
 
@@ -149,14 +150,7 @@ def test_repair_assembles_a_damaged_model_again(tmp_path):
 def model_copy_with_a_flipped_bit(tmp_path: Path, settings, rel: str) -> Path:
     """A cache holding a copy of the real model folder (symlinks, but ``rel`` copied with one bit flipped)."""
     cache = tmp_path / "cache"
-    model = cache / "models" / settings.model_dir.name
-    for source in settings.model_dir.rglob("*"):
-        target = model / source.relative_to(settings.model_dir)
-        if source.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        elif source.name != DONE_MARKER and str(source.relative_to(settings.model_dir)) != rel:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(source)
+    model = linked_model_copy(settings.model_dir, cache / "models" / settings.model_dir.name, {DONE_MARKER, rel})
     shutil.copyfile(settings.model_dir / DONE_MARKER, model / DONE_MARKER)
     data = bytearray((settings.model_dir / rel).read_bytes())
     data[len(data) // 2] ^= 0x01  # in the middle of the weights, far from the header
