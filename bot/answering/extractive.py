@@ -20,7 +20,7 @@ from bot.answering.features import (
     analyse,
     feature_rows,
 )
-from bot.answering.history import History, cited_before, normalise_history
+from bot.answering.history import History, followed_passages, normalise_history
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, Source, clean_question
@@ -62,8 +62,8 @@ class ExtractiveAnswerer:
         turns = normalise_history(history)
         understood = rewrite_follow_up(question, turns)
         language = language_of(question)
-        follows = cited_before(turns) if understood != question else ()
-        return self.compose(understood, language, self.deliberate(understood, follows))
+        return self.compose(understood, language,
+                            self.deliberate(understood, followed_passages(question, understood, turns)))
 
     def deliberate(self, question: str, follows: Sequence[tuple[str, int]] = ()) -> Deliberation:
         """Retrieve candidates for the question and compute their signals (one model call). ``follows``: for a

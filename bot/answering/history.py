@@ -42,9 +42,12 @@ def normalise_history(history: History | None) -> list[dict]:
     return turns
 
 
-def cited_before(turns: Sequence[dict]) -> tuple[tuple[str, int], ...]:
-    """The passages (file, paragraph) the last answer quoted: where a follow-up that points back ("it",
-    "there") is most likely answered. Empty when the last answer abstained or came as plain text."""
+def followed_passages(question: str, understood: str, turns: Sequence[dict]) -> tuple[tuple[str, int], ...]:
+    """For a follow-up that points back ("it", "there": ``understood``, its rewrite, differs from ``question``),
+    the passages (file, paragraph) the last answer quoted, where it is most likely answered. Empty for a
+    question asked afresh, or when the last answer abstained or came as plain text."""
+    if understood == question:
+        return ()
     for turn in reversed(turns):
         if turn.get("role") == "assistant":
             return tuple(turn.get("cited") or ())

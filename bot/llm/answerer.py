@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.answering.extractive import Answering, ExtractiveAnswerer
-from bot.answering.history import History, cited_before, normalise_history
+from bot.answering.history import History, followed_passages, normalise_history
 from bot.answering.phrases import NOTES, PHRASES, REFUSALS
 from bot.answering.retrieval import Hit
 from bot.answering.types import Answer, Source, clean_question
@@ -79,8 +79,7 @@ class LLMAnswerer:
             yield self._fallback(understood, language, None, "failed", reason=str(exc))
             return
         parts = self.current()
-        # A follow-up (rewritten) looks first where the last answer quoted, as in the extractive answerer.
-        deliberation = parts.extractive.deliberate(understood, cited_before(turns) if understood != question else ())
+        deliberation = parts.extractive.deliberate(understood, followed_passages(question, understood, turns))
         hits = deliberation.hits
         safety_net = parts.extractive.compose(understood, language, deliberation)
         if safety_net.abstained:  # the article does not answer: nothing for the LLM to write
