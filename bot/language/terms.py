@@ -146,23 +146,17 @@ _CLOCK = re.compile(r"\b\d{1,2}[:.]\d\d\b|\b\d{1,2} uur\b|\b(middernacht|'s ocht
                     r"'s nachts)\b")
 
 
+# What evidence of each question type looks like. Persons and places are read from capitals, so unfolded.
+_EVIDENCE: dict[str, tuple[re.Pattern[str], bool]] = {
+    "age": (_AGE, True), "money": (_MONEY, True), "clock": (_CLOCK, True), "number": (_NUMBER, True),
+    "time": (_TIME, True), "reason": (_REASON, True), "person": (_PERSON, False), "place": (_PLACE, False),
+}
+
+
 def has_type(sentence: str, kind: str) -> bool:
     """Does the sentence carry what a question of this type asks for (an age, a sum of money, a number, a time,
-    a person...)?"""
-    if kind == "age":
-        return bool(_AGE.search(fold(sentence)))
-    if kind == "money":
-        return bool(_MONEY.search(fold(sentence)))
-    if kind == "clock":
-        return bool(_CLOCK.search(fold(sentence)))
-    if kind == "number":
-        return bool(_NUMBER.search(fold(sentence)))
-    if kind == "time":
-        return bool(_TIME.search(fold(sentence)))
-    if kind == "reason":
-        return bool(_REASON.search(fold(sentence)))
-    if kind == "person":
-        return bool(_PERSON.search(sentence))
-    if kind == "place":
-        return bool(_PLACE.search(sentence))
-    return True
+    a person...)? Any sentence does for a question of no particular type."""
+    if kind not in _EVIDENCE:
+        return True
+    pattern, folded = _EVIDENCE[kind]
+    return bool(pattern.search(fold(sentence) if folded else sentence))
