@@ -102,12 +102,14 @@ class FakeEmbeddings(Embeddings):
         return np.stack([fake_vector(text, self.dimensions) for text in texts])
 
 
-def simple_decision(min_context: float = 0.4, threshold: float = 0.5) -> DecisionModel:
+def simple_decision(min_context: float = 0.4, threshold: float = 0.5, runner_up_ratio: float = 2.0) -> DecisionModel:
     """A fixed, readable stand-in for the committed (learned, fake-encoder-blind) decision: the candidate with the
     highest dense context score answers when that score is above ``min_context`` and every name the question
-    mentions is in its document; otherwise the bot abstains. The fast tier tests the plumbing around the decision
+    mentions is in its document; otherwise the bot abstains. It quotes the best candidate only, unless given a
+    ``runner_up_ratio`` of at most 1 (bot/answering/decision.py). The fast tier tests the plumbing around the decision
     (what is quoted, cited, or said when abstaining), not the learned weights (``python -m bot.eval`` does)."""
     weights = dict.fromkeys(FEATURES, 0.0)
     weights.update(context_score=40.0, names_missing=-40.0)
     return DecisionModel(features=FEATURES, mean=(0.0,) * len(FEATURES), scale=(1.0,) * len(FEATURES),
-                         weights=tuple(weights[f] for f in FEATURES), bias=-40.0 * min_context, threshold=threshold)
+                         weights=tuple(weights[f] for f in FEATURES), bias=-40.0 * min_context, threshold=threshold,
+                         runner_up_ratio=runner_up_ratio)

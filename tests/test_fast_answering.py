@@ -241,3 +241,34 @@ def test_the_service_answers_streams_adds_and_lists_documents(fake_bot, docs):
     docs_found = bot.as_retriever(k=2).invoke("Wanneer is het loket open?")
     assert 1 <= len(docs_found) <= 2 and docs_found[0].metadata["file"] == "loket.txt"
     assert docs_found[0].metadata["document"] == "Nieuw loket in het stadhuis"
+
+
+# ---------------------------------------------------------------- the runner-up
+
+
+def test_the_runner_up_is_quoted_only_when_its_probability_is_near_the_best():
+    near = simple_decision(runner_up_ratio=0.6)
+    assert near.quoted(np.array([0.2, 0.9, 0.6])) == [1, 2]  # 0.6 >= 0.6 * 0.9
+    assert near.quoted(np.array([0.2, 0.9, 0.5])) == [1]
+    assert near.quoted(np.array([0.7])) == [0] and near.quoted(np.zeros(0)) == []
+    assert simple_decision().quoted(np.array([0.9, 0.9])) == [0]  # the fast tier's stand-in: the best only
+
+
+def test_two_facts_from_two_places_are_both_quoted_in_reading_order_each_with_its_citation(fake_settings, tmp_path):
+    storm = tmp_path / "storm.txt"
+    storm.write_text("Storm\n\nHet KNMI gaf kort voor acht uur code rood af voor Noord-Holland.\n\n"
+                     "In Haarlem waaiden veel bomen om.\n\n"
+                     "Rond half twee trok het KNMI code rood weer in.\n", encoding="utf-8")
+    index, embeddings, best_only = build(fake_settings, [storm])
+    question = "Wanneer gaf het KNMI code rood af en wanneer trok het KNMI code rood in?"
+    assert len(quoted(best_only.answer(question).text)) == 1
+
+    both = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings,
+                              decision=simple_decision(runner_up_ratio=0.5))
+    a = both.answer(question)
+    assert quoted(a.text) == ["Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland.",
+                              "Rond half twee trok het KNMI code rood weer in."]
+    cited = {s.paragraph: n + 1 for n, s in enumerate(a.sources) if s.cited}
+    assert set(cited) == {1, 3}
+    assert a.text.endswith(f"«Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland.» [{cited[1]}] "
+                           f"«Rond half twee trok het KNMI code rood weer in.» [{cited[3]}]")

@@ -1,7 +1,8 @@
 """The learned decisions: which retrieved sentence answers, and whether any does.
 
 A logistic model over the signals of bot.answering.features.py gives each candidate sentence the probability
-that it carries the answer. The answer quotes the most probable one; below ``threshold`` the bot abstains.
+that it carries the answer. The answer quotes the most probable one, and the runner-up too when the model
+nearly hesitates between them (RUNNER_UP_RATIO); below ``threshold`` the bot abstains.
 The weights are fitted by ``python -m bot.eval --fit`` (scikit-learn, leave-one-article-out for the figures)
 and committed in ``decision.json``; scoring needs numpy only.
 """
@@ -18,6 +19,11 @@ import numpy as np
 from bot.answering.features import FEATURES
 
 DECISION_FILE = Path(__file__).with_name("decision.json")
+# The runner-up is quoted too when its probability is at least this share of the best one's (what --fit
+# writes; a model may carry another). Chosen
+# leave-one-article-out among 0.5-0.9 (README, Evaluation): a question that needs two facts from two places
+# ("between what times...") and a near tie both get both sentences, for about 90 more characters.
+RUNNER_UP_RATIO = 0.6
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class DecisionModel:
     weights: tuple[float, ...]
     bias: float
     threshold: float  # abstain when no candidate reaches this probability
+    runner_up_ratio: float = RUNNER_UP_RATIO  # quote the runner-up too from this share of the best probability
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         if not len(rows):
@@ -36,6 +43,16 @@ class DecisionModel:
             raise ValueError(f"a decision over {len(self.features)} signals was given rows of {rows.shape[1]}")
         z = ((rows - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.weights) + self.bias
         return 1.0 / (1.0 + np.exp(-z))
+
+    def quoted(self, probabilities: np.ndarray) -> list[int]:
+        """The candidates an answer quotes, most probable first (whether to abstain is apart: ``threshold``)."""
+        if not len(probabilities):
+            return []
+        order = np.argsort(-probabilities, kind="stable")
+        quoted = [int(order[0])]
+        if len(order) > 1 and probabilities[order[1]] >= self.runner_up_ratio * probabilities[order[0]]:
+            quoted.append(int(order[1]))
+        return quoted
 
     def save(self, path: Path = DECISION_FILE) -> None:
         data = {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}

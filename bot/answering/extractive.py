@@ -29,7 +29,8 @@ from bot.language.terms import fold, term_in
 from bot.model.embedding import BotEmbeddings
 from bot.settings import Settings
 
-MAX_QUOTED_CHARS = 300
+MAX_QUOTED_CHARS = 300  # one piece of evidence: a sentence and the neighbours it needs
+MAX_ANSWER_CHARS = 400  # the best evidence and the runner-up's together
 MAX_SOURCES = 3
 
 
@@ -93,7 +94,8 @@ class ExtractiveAnswerer:
         if not hits:
             return Answer(text=say["empty"], sources=[], abstained=True, question=question, language=language)
         probabilities = self.decision.probabilities(deliberation.rows)
-        chosen = int(np.argmax(probabilities))
+        quoted = self.decision.quoted(probabilities)
+        chosen = quoted[0]
         # A hand rule kept beside the model (README, Evaluation): when no indexed text mentions any of the
         # question's names in any form ("What does GroenLinks think?"), the articles cannot answer. With some
         # names found, the others are left to the model: they may be English names of Dutch ones.
@@ -103,6 +105,8 @@ class ExtractiveAnswerer:
         best = hits[chosen]
         hits = [best, *(h for h in hits if h is not best)]
         evidence = self.evidence_for(best, hits)
+        if len(quoted) > 1:
+            evidence = self._with_runner_up(evidence, self.evidence_for(deliberation.hits[quoted[1]], hits))
         sources = self._sources(evidence, hits)
         return Answer(text=self._quote(evidence, sources, say["lead"]), sources=sources, abstained=False,
                       question=question, language=language)
@@ -158,6 +162,17 @@ class ExtractiveAnswerer:
         return evidence
 
     @staticmethod
+    def _with_runner_up(evidence: list[Hit], runner_up: list[Hit]) -> list[Hit]:
+        """The best evidence and the runner-up's, without repeats, in reading order within a document (the
+        best one's document first); the runner-up only while the quote stays within MAX_ANSWER_CHARS."""
+        seen = {h.key for h in evidence}
+        extra = [h for h in runner_up if h.key not in seen]
+        if not extra or sum(len(h.text) for h in [*evidence, *extra]) > MAX_ANSWER_CHARS:
+            return evidence
+        first = evidence[0].file
+        return sorted([*evidence, *extra], key=lambda h: (h.file != first, h.file, h.position))
+
+    @staticmethod
     def _fits(evidence: list[Hit], extra: Hit) -> bool:
         return sum(len(h.text) for h in evidence) + len(extra.text) <= MAX_QUOTED_CHARS
 
@@ -191,13 +206,14 @@ class ExtractiveAnswerer:
         pieces: list[str] = []
         run: list[str] = []
         run_key = None
+        previous = None
         for hit in evidence:
             key = (hit.file, hit.paragraph)
-            if run and key != run_key:
+            if run and (key != run_key or hit.position != previous.position + 1):
                 pieces.append(f"«{' '.join(run)}» [{numbers[run_key]}]")
                 run = []
             run.append(hit.text)
-            run_key = key
+            run_key, previous = key, hit
         pieces.append(f"«{' '.join(run)}» [{numbers[run_key]}]")
         return f"{lead} {' '.join(pieces)}"
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.answering import decision
 from bot.answering.decision import DecisionModel
 from bot.answering.extractive import Deliberation, ExtractiveAnswerer
 from bot.answering.features import FEATURES
@@ -71,15 +72,14 @@ def label(answerer: ExtractiveAnswerer, question_set: QuestionSet) -> list[Label
 
 
 def _choices(model: DecisionModel, items: Sequence[Labelled]) -> list[tuple[Labelled, bool, float]]:
-    """Per question: whether its most probable candidate is right, and that probability."""
+    """Per question: whether a candidate its answer quotes is right, and the best one's probability."""
     choices = []
     for item in items:
         probabilities = model.probabilities(item.deliberation.rows)
         if not len(probabilities):
             choices.append((item, False, 0.0))
             continue
-        best = int(np.argmax(probabilities))
-        choices.append((item, bool(item.labels[best]), float(probabilities[best])))
+        choices.append((item, bool(item.labels[model.quoted(probabilities)].any()), float(probabilities.max())))
     return choices
 
 
@@ -109,6 +109,6 @@ def fit(items: Sequence[Labelled], c: float = 1.0, features: tuple[str, ...] = F
     regression.fit((rows - mean) / scale, labels)
     model = DecisionModel(features=features, mean=tuple(mean.tolist()), scale=tuple(scale.tolist()),
                           weights=tuple(regression.coef_[0].tolist()), bias=float(regression.intercept_[0]),
-                          threshold=0.5)
+                          threshold=0.5, runner_up_ratio=decision.RUNNER_UP_RATIO)
     return DecisionModel(**{**model.__dict__, "threshold": _threshold(model, items)})
 

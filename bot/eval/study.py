@@ -2,18 +2,21 @@
 
 Every development question's candidates, signals and labels are computed once (``fit.label``: the product's
 own deliberation); each variant below is then refitted per fold and scored on the left-out article in
-seconds. The figures approximate the harness's (the blind set's exactly, the left-out ones within ~0.04: a
+seconds. The variants: ablations of each group of signals, the runner-up's ratio and the threshold's
+weight. The figures approximate the harness's (the blind set's exactly, the left-out ones within ~0.04: a
 follow-up is studied after a right first turn, the harness after the bot's own). The README's
 [Evaluation](../../README.md#evaluation) reports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
 
+from bot.answering import decision
 from bot.answering.decision import DecisionModel
 from bot.answering.features import FEATURES
 from bot.eval import fit
@@ -39,6 +42,9 @@ class Masked:
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         return self.model.probabilities(rows[:, self.columns]) if len(rows) else np.zeros(0)
 
+    def quoted(self, probabilities: np.ndarray) -> list[int]:
+        return self.model.quoted(probabilities)
+
 
 def _masked_fit(columns: Sequence[int]) -> Callable[[Sequence[Labelled]], Masked]:
     names = tuple(FEATURES[c] for c in columns)
@@ -51,28 +57,30 @@ def _masked_fit(columns: Sequence[int]) -> Callable[[Sequence[Labelled]], Masked
     return fitter
 
 
-def _shown(model, item: Labelled, runner_up: bool) -> tuple[bool, bool]:
-    """(right, abstained) of one question under a decision; ``runner_up`` quotes the second candidate too."""
+def _shown(model, item: Labelled) -> tuple[bool, bool]:
+    """(right, abstained) of one question under a decision: right when a candidate its answer quotes is."""
     probabilities = model.probabilities(item.deliberation.rows)
-    if not len(probabilities):
-        return False, True
-    order = np.argsort(-probabilities)
-    if probabilities[order[0]] < model.threshold:
+    if not len(probabilities) or probabilities.max() < model.threshold:
         return False, True
     if item.question.abstain:
         return False, False
-    return bool(item.labels[order[: 2 if runner_up else 1]].any()), False
+    return bool(item.labels[model.quoted(probabilities)].any()), False
 
 
-def score(items: Sequence[Labelled], blind: Sequence[Labelled], fitter: Callable, runner_up: bool = False) -> dict:
+def score(items: Sequence[Labelled], blind: Sequence[Labelled], fitter: Callable) -> dict:
     """Left-out and blind figures of one variant, on single questions (follow-up turns apart)."""
     outcomes: list[tuple[Labelled, bool, bool]] = []
     for file in sorted({i.question.file for i in items}):
         model = fitter([i for i in items if i.question.file != file])
-        outcomes += [(i, *_shown(model, i, runner_up)) for i in items if i.question.file == file]
+        outcomes += [(i, *_shown(model, i)) for i in items if i.question.file == file]
     model = fitter(list(items))
-    blind_outcomes = [(i, *_shown(model, i, runner_up)) for i in blind]
+    blind_outcomes = [(i, *_shown(model, i)) for i in blind]
     return {"left out": _figures(outcomes), "blind": _figures(blind_outcomes)}
+
+
+def _print(name: str, result: dict) -> None:
+    print(f"{name:52s} " + " | ".join(
+        "  ".join(f"{value:.2f}" for value in result[part].values()) for part in ("left out", "blind")))
 
 
 def _follow_up(item: Labelled) -> bool:
@@ -110,23 +118,35 @@ def run(labelled: Sequence[Labelled], blind: Sequence[Labelled]) -> None:
           f"the dense first {_mean([bool(i.labels[0]) for i in answerable]):.3f}, the learned choice "
           f"{selection(labelled, fit.fit):.3f} (answerable development questions, left out)")
     every = list(range(len(FEATURES)))
-    variants: list[tuple[str, Callable, bool]] = [("all signals (committed)", fit.fit, False)]
+    variants: list[tuple[str, Callable]] = [("all signals (committed)", fit.fit)]
     for group, names in GROUPS.items():
-        variants.append((f"without {group}", _masked_fit([c for c in every if FEATURES[c] not in names]), False))
-    variants.append(("all signals, runner-up quoted too", fit.fit, True))
+        variants.append((f"without {group}", _masked_fit([c for c in every if FEATURES[c] not in names])))
     header = "key facts  false abst.  unanswerable abst.  follow-ups"
     print(f"\n{'variant':52s} {'left out: ' + header:58s} | blind")
-    for name, fitter, runner_up in variants:
-        result = score(labelled, blind, fitter, runner_up)
-        print(f"{name:52s} " + " | ".join(
-            "  ".join(f"{value:.2f}" for value in result[part].values()) for part in ("left out", "blind")))
+    for name, fitter in variants:
+        _print(name, score(labelled, blind, fitter))
+    print("\nquoting the runner-up too when its probability is at least this share of the best one's "
+          "(1.00: never):")
+    with _patched(decision, "RUNNER_UP_RATIO", (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)) as ratios:
+        for ratio in ratios:
+            _print(f"  {min(ratio, 1.0):.2f}", score(labelled, blind, fit.fit))
     print("\nthe threshold's weight (a right answer against a right abstention):")
-    original = fit.ANSWER_WEIGHT
+    with _patched(fit, "ANSWER_WEIGHT", (1.5, 2.0, 2.5, 3.0, 4.0)) as weights:
+        for weight in weights:
+            _print(f"  {weight:3.1f}", score(labelled, blind, fit.fit))
+
+
+@contextmanager
+def _patched(module: object, name: str, values: Sequence[float]) -> Iterator[Iterator[float]]:
+    """Yields the values one by one, each set as ``module.name`` while it is scored; the original after."""
+    original = getattr(module, name)
+
+    def each() -> Iterator[float]:
+        for value in values:
+            setattr(module, name, value)
+            yield value
+
     try:
-        for weight in (1.5, 2.0, 2.5, 3.0, 4.0):
-            fit.ANSWER_WEIGHT = weight
-            result = score(labelled, blind, fit.fit)
-            print(f"  {weight:3.1f}: " + " | ".join(
-                "  ".join(f"{value:.2f}" for value in result[part].values()) for part in ("left out", "blind")))
+        yield each()
     finally:
-        fit.ANSWER_WEIGHT = original
+        setattr(module, name, original)
