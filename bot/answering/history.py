@@ -52,3 +52,14 @@ def followed_passages(question: str, understood: str, turns: Sequence[dict]) -> 
         if turn.get("role") == "assistant":
             return tuple(turn.get("cited") or ())
     return ()
+
+
+def shown_before(question: str, understood: str, turns: Sequence[dict]) -> tuple[str, ...]:
+    """For a follow-up that points back (as :func:`followed_passages`), the sentences the last answer quoted:
+    what the reader has already been shown."""
+    if understood == question:
+        return ()
+    for turn in reversed(turns):
+        if turn.get("role") == "assistant":
+            return tuple(turn.get("evidence") or ())
+    return ()
