@@ -1,7 +1,8 @@
 """The extractive answerer: the article's own sentences, cited, or an honest abstention.
 
 Retrieval proposes candidate sentences; a learned model (bot/answering/decision.py) over their signals
-(bot/answering/features.py) picks the one that answers, or abstains when none is likely to.
+(bot/answering/features.py) picks the one that answers (and the runner-up when it is nearly as likely), or
+abstains when none is likely to.
 """
 
 from __future__ import annotations
