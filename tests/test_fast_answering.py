@@ -158,22 +158,6 @@ def test_a_follow_up_that_points_back_looks_first_where_the_last_answer_quoted(f
     assert {h.file for h in deliberation.hits} == {"zwembad.txt", "loket.txt"}
 
 
-def test_a_follow_up_whose_best_answer_was_just_shown_also_gets_the_next_best_new_sentence(fake_settings, docs):
-    _, _, answerer = build(fake_settings, [docs / "loket.txt"])
-    first = answerer.answer("Wanneer is het loket open?")
-    history = [{"role": "user", "content": "Wanneer is het loket open?"}, first]
-    shown = quoted(first.text)
-
-    again = answerer.answer("En wanneer is dat loket open?", history)  # points back: the same best answer
-    assert quoted(again.text)[0] == shown[0] and len(quoted(again.text)) == 2
-    new = quoted(again.text)[1]
-    assert new not in " ".join(shown) and new in {s.strip() for s in split_sentences(docs.joinpath(
-        "loket.txt").read_text(encoding="utf-8").split("\n\n", 1)[1])}
-
-    asked_afresh = answerer.answer("Wanneer is het loket open?", history)  # nothing points back
-    assert quoted(asked_afresh.text) == shown
-
-
 # ---------------------------------------------------------------- abstaining
 
 

@@ -21,7 +21,7 @@ from bot.answering.features import (
     analyse,
     feature_rows,
 )
-from bot.answering.history import History, followed_passages, normalise_history, shown_before
+from bot.answering.history import History, followed_passages, normalise_history
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, Source, clean_question
@@ -44,7 +44,6 @@ class Deliberation:
     hits: list[Hit]  # best first by dense context score
     candidates: list[Candidate] = field(default_factory=list)
     rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-    shown: tuple[str, ...] = ()  # for a follow-up that points back, the sentences the last answer quoted
 
 
 class ExtractiveAnswerer:
@@ -65,14 +64,8 @@ class ExtractiveAnswerer:
         turns = normalise_history(history)
         understood = rewrite_follow_up(question, turns)
         language = language_of(question)
-        return self.compose(understood, language, self.deliberate_turn(question, understood, turns))
-
-    def deliberate_turn(self, question: str, understood: str, turns: Sequence[dict]) -> Deliberation:
-        """:meth:`deliberate` for a turn of a conversation: ``understood`` is the question as rewritten against
-        the ``turns`` before it; a follow-up that points back carries where the last answer quoted, and what."""
-        deliberation = self.deliberate(understood, followed_passages(question, understood, turns))
-        deliberation.shown = shown_before(question, understood, turns)
-        return deliberation
+        return self.compose(understood, language,
+                            self.deliberate(understood, followed_passages(question, understood, turns)))
 
     def deliberate(self, question: str, follows: Sequence[tuple[str, int]] = ()) -> Deliberation:
         """Retrieve candidates for the question and compute their signals (one model call). ``follows``: for a
@@ -115,15 +108,6 @@ class ExtractiveAnswerer:
         evidence = self.evidence_for(best, hits)
         if len(quoted) > 1:
             evidence = self._with_runner_up(evidence, self.evidence_for(deliberation.hits[quoted[1]], hits))
-        if deliberation.shown and all(h.text in deliberation.shown for h in evidence):
-            # A follow-up whose answer the reader was just shown: the most probable candidate with something
-            # new comes with it (README, Evaluation).
-            for k in map(int, np.argsort(-probabilities, kind="stable")):
-                if deliberation.hits[k].text not in deliberation.shown:
-                    more = self._with_runner_up(evidence, self.evidence_for(deliberation.hits[k], hits))
-                    if more != evidence:
-                        evidence = more
-                        break
         sources = self._sources(evidence, hits)
         return Answer(text=self._quote(evidence, sources, say["lead"]), sources=sources, abstained=False,
                       question=question, language=language)

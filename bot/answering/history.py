@@ -46,19 +46,9 @@ def followed_passages(question: str, understood: str, turns: Sequence[dict]) -> 
     """For a follow-up that points back ("it", "there": ``understood``, its rewrite, differs from ``question``),
     the passages (file, paragraph) the last answer quoted, where it is most likely answered. Empty for a
     question asked afresh, or when the last answer abstained or came as plain text."""
-    return tuple(_followed_answer(question, understood, turns).get("cited") or ())
-
-
-def shown_before(question: str, understood: str, turns: Sequence[dict]) -> tuple[str, ...]:
-    """For a follow-up that points back (as :func:`followed_passages`), the sentences the last answer quoted:
-    what the reader has already been shown."""
-    return tuple(_followed_answer(question, understood, turns).get("evidence") or ())
-
-
-def _followed_answer(question: str, understood: str, turns: Sequence[dict]) -> dict:
-    """The last assistant turn, when the question points back to it; else an empty turn."""
-    if understood != question:
-        for turn in reversed(turns):
-            if turn.get("role") == "assistant":
-                return turn
-    return {}
+    if understood == question:
+        return ()
+    for turn in reversed(turns):
+        if turn.get("role") == "assistant":
+            return tuple(turn.get("cited") or ())
+    return ()

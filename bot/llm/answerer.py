@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.answering.extractive import Answering, ExtractiveAnswerer
-from bot.answering.history import History, normalise_history
+from bot.answering.history import History, followed_passages, normalise_history
 from bot.answering.phrases import NOTES, PHRASES, REFUSALS
 from bot.answering.retrieval import Hit
 from bot.answering.types import Answer, Source, clean_question
@@ -79,7 +79,7 @@ class LLMAnswerer:
             yield self._fallback(understood, language, None, "failed", reason=str(exc))
             return
         parts = self.current()
-        deliberation = parts.extractive.deliberate_turn(question, understood, turns)
+        deliberation = parts.extractive.deliberate(understood, followed_passages(question, understood, turns))
         hits = deliberation.hits
         safety_net = parts.extractive.compose(understood, language, deliberation)
         if safety_net.abstained:  # the article does not answer: nothing for the LLM to write
