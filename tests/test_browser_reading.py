@@ -118,6 +118,12 @@ def test_citation_opens_the_article_at_the_cited_paragraph_highlighted_and_in_vi
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat-article.png"))
     assert_accessible(page, "with the article panel open")
+    # Scrolled, the Close button stays at the panel's very top: no line of the article shows above it.
+    gap = page.evaluate("""() => { const panel = document.querySelector('#article-panel');
+        panel.scrollTop = 200;
+        return document.querySelector('#article-close').getBoundingClientRect().top
+            - panel.getBoundingClientRect().top - panel.clientTop; }""")
+    assert abs(gap) <= 1, gap
 
     page.get_by_role("button", name="Close the article").click()
     page.wait_for_function("() => !document.querySelector('#article-panel') || "
