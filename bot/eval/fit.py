@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answering import decision
-from bot.answering.decision import DecisionModel
+from bot.answering.decision import RUNNER_UP_RATIO, DecisionModel
 from bot.answering.extractive import Deliberation, ExtractiveAnswerer
 from bot.answering.features import FEATURES
 from bot.eval.scoring import keys_match
@@ -83,7 +82,7 @@ def _choices(model: DecisionModel, items: Sequence[Labelled]) -> list[tuple[Labe
     return choices
 
 
-def _threshold(model: DecisionModel, items: Sequence[Labelled]) -> float:
+def _threshold(model: DecisionModel, items: Sequence[Labelled], answer_weight: float) -> float:
     choices = _choices(model, items)
     answerable = [(ok, p) for item, ok, p in choices if not item.question.abstain]
     others = [p for item, _, p in choices if item.question.abstain]
@@ -91,14 +90,16 @@ def _threshold(model: DecisionModel, items: Sequence[Labelled]) -> float:
     def utility(threshold: float) -> float:
         right = sum(ok and p >= threshold for ok, p in answerable) / max(1, len(answerable))
         abstained = sum(p < threshold for p in others) / max(1, len(others))
-        return ANSWER_WEIGHT * right + abstained
+        return answer_weight * right + abstained
 
     return float(max(THRESHOLDS, key=utility))
 
 
-def fit(items: Sequence[Labelled], c: float = 1.0, features: tuple[str, ...] = FEATURES) -> DecisionModel:
+def fit(items: Sequence[Labelled], c: float = 1.0, features: tuple[str, ...] = FEATURES,
+        runner_up_ratio: float = RUNNER_UP_RATIO, answer_weight: float = ANSWER_WEIGHT) -> DecisionModel:
     """The decision model fitted on labelled candidates: ``features`` names the columns of their rows (all of
-    FEATURES for the product; fewer for an ablation, bot/eval/study.py)."""
+    FEATURES for the product; fewer for an ablation, bot/eval/study.py). The other settings are the product's
+    unless a study varies them."""
     from sklearn.linear_model import LogisticRegression
 
     rows = np.vstack([i.deliberation.rows for i in items if len(i.deliberation.rows)])
@@ -109,6 +110,6 @@ def fit(items: Sequence[Labelled], c: float = 1.0, features: tuple[str, ...] = F
     regression.fit((rows - mean) / scale, labels)
     model = DecisionModel(features=features, mean=tuple(mean.tolist()), scale=tuple(scale.tolist()),
                           weights=tuple(regression.coef_[0].tolist()), bias=float(regression.intercept_[0]),
-                          threshold=0.5, runner_up_ratio=decision.RUNNER_UP_RATIO)
-    return DecisionModel(**{**model.__dict__, "threshold": _threshold(model, items)})
+                          threshold=0.5, runner_up_ratio=runner_up_ratio)
+    return DecisionModel(**{**model.__dict__, "threshold": _threshold(model, items, answer_weight)})
 

@@ -10,13 +10,12 @@ follow-up is studied after a right first turn, the harness after the bot's own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
-from bot.answering import decision
 from bot.answering.decision import DecisionModel
 from bot.answering.features import FEATURES
 from bot.eval import fit
@@ -127,26 +126,8 @@ def run(labelled: Sequence[Labelled], blind: Sequence[Labelled]) -> None:
         _print(name, score(labelled, blind, fitter))
     print("\nquoting the runner-up too when its probability is at least this share of the best one's "
           "(1.00: never):")
-    with _patched(decision, "RUNNER_UP_RATIO", (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)) as ratios:
-        for ratio in ratios:
-            _print(f"  {min(ratio, 1.0):.2f}", score(labelled, blind, fit.fit))
+    for ratio in (0.5, 0.6, 0.7, 0.8, 0.9, 1.01):
+        _print(f"  {min(ratio, 1.0):.2f}", score(labelled, blind, partial(fit.fit, runner_up_ratio=ratio)))
     print("\nthe threshold's weight (a right answer against a right abstention):")
-    with _patched(fit, "ANSWER_WEIGHT", (1.5, 2.0, 2.5, 3.0, 4.0)) as weights:
-        for weight in weights:
-            _print(f"  {weight:3.1f}", score(labelled, blind, fit.fit))
-
-
-@contextmanager
-def _patched(module: object, name: str, values: Sequence[float]) -> Iterator[Iterator[float]]:
-    """Yields the values one by one, each set as ``module.name`` while it is scored; the original after."""
-    original = getattr(module, name)
-
-    def each() -> Iterator[float]:
-        for value in values:
-            setattr(module, name, value)
-            yield value
-
-    try:
-        yield each()
-    finally:
-        setattr(module, name, original)
+    for weight in (1.5, 2.0, 2.5, 3.0, 4.0):
+        _print(f"  {weight:3.1f}", score(labelled, blind, partial(fit.fit, answer_weight=weight)))
