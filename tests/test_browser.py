@@ -21,6 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,29 +193,32 @@ class Chat:
         return self.page.locator(INJECTED).count(), self.page.evaluate("window.__xss ?? null"), self.dialogs
 
 
-def open_chat(browser, server: Server, **context_options) -> Chat:
+@contextmanager
+def open_chat(browser, server: Server, **context_options) -> Iterator[Chat]:
+    """A chat tab in a browser context of its own (a 1280×900 window unless told), closed after use."""
     context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_options})
-    page = context.new_page()
-    opened = Chat(page, server)
-    page.on("dialog", lambda dialog: (opened.dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(server.url)
-    page.wait_for_selector("#documents li", timeout=60_000)
-    page.wait_for_function("() => !!(window.newsbot && window.newsbot.settled)")
-    return opened
+    try:
+        page = context.new_page()
+        opened = Chat(page, server)
+        page.on("dialog", lambda dialog: (opened.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(server.url)
+        page.wait_for_selector("#documents li", timeout=60_000)
+        page.wait_for_function("() => !!(window.newsbot && window.newsbot.settled)")
+        yield opened
+    finally:
+        context.close()
 
 
 @pytest.fixture()
 def chat(browser, server) -> Iterator[Chat]:
-    opened = open_chat(browser, server)
-    yield opened
-    opened.page.context.close()
+    with open_chat(browser, server) as opened:
+        yield opened
 
 
 @pytest.fixture()
 def phone(browser, server) -> Iterator[Chat]:
-    opened = open_chat(browser, server, viewport={"width": 390, "height": 844})
-    yield opened
-    opened.page.context.close()
+    with open_chat(browser, server, viewport={"width": 390, "height": 844}) as opened:
+        yield opened
 
 
 def axe_violations(page) -> list[dict]:
@@ -563,8 +567,7 @@ def test_phone_sources_collapsed_newest_answer_in_view_and_accessible(phone):
 @pytest.mark.browser
 def test_zoom_200_percent_opens_at_the_top_and_shows_the_newest_answer(browser, server):
     # 200% zoom of a 1280×900 window: a 640×450 CSS-pixel viewport at twice the pixel density.
-    zoomed = open_chat(browser, server, viewport={"width": 640, "height": 450}, device_scale_factor=2)
-    try:
+    with open_chat(browser, server, viewport={"width": 640, "height": 450}, device_scale_factor=2) as zoomed:
         page = zoomed.page
         assert page.evaluate("window.scrollY") == 0
         assert page.locator("h1").bounding_box()["y"] >= 0
@@ -575,8 +578,6 @@ def test_zoom_200_percent_opens_at_the_top_and_shows_the_newest_answer(browser, 
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "chat-zoom-200.png"))
         assert_accessible(page, "at 200% zoom")
-    finally:
-        zoomed.page.context.close()
 
 
 @pytest.mark.browser
@@ -659,39 +660,39 @@ def test_llm_mode_streams_and_is_accessible(browser, ui_index, tmp_path):
     running = start_ui(tmp_path, ui_index, BOT_ANSWERER="openai", BOT_LLM_BASE_URL=llm.url,
                        BOT_LLM_MODEL="scripted", BOT_LLM_TIMEOUT="30")
     try:
-        opened = open_chat(browser, running)
-        page = opened.page
-        page.evaluate("""() => {
-            window.__streamed = 0; window.__announced = []; window.__texts = [];
-            new MutationObserver(() => {
-                const streaming = document.querySelector('#chat .nb-streaming .nb-text');
-                if (streaming) { window.__streamed += 1; window.__texts.push(streaming.textContent); }
-                for (const text of document.querySelectorAll('#chat .nb-text')) window.__texts.push(text.textContent);
-            }).observe(document.querySelector('#chat'), {childList: true, subtree: true, characterData: true});
-            new MutationObserver(() => { const t = document.querySelector('#nb-live').textContent;
-                                         if (t) window.__announced.push(t); })
-                .observe(document.querySelector('#nb-live'), {childList: true, subtree: true, characterData: true});
-        }""")
-        reply = opened.ask("Wat is de rode lijn van de ChristenUnie?")
-        assert "rode lijn" in reply.locator(".nb-text").inner_text()
-        assert page.evaluate("window.__streamed") >= 1, "the verified sentences were not shown as they came"
-        assert not any("1 maart" in t for t in page.evaluate("window.__texts")), "an unverified sentence was shown"
-        # the evidence: exactly the quoted spans, highlighted inside their paragraphs ([1] and [2]); the other
-        # passages the model was given are marked as related
-        cited = [reply.locator(".nb-source").nth(i).locator("mark").all_inner_texts() for i in (0, 1)]
-        assert cited == [[quotes["geen optie"]], [quotes["rode lijn"]]], cited
-        assert all("verwant, niet geciteerd" in reply.locator(".nb-source").nth(i).inner_text()
-                   for i in range(2, reply.locator(".nb-source").count()))
-        page.wait_for_timeout(500)
-        announced = page.evaluate("window.__announced")
-        sources = reply.locator(".nb-source").count()
-        assert len(announced) == 1 and announced[0].endswith(f"rode lijn. {sources} bronnen."), announced
-        assert_accessible(page, "in LLM mode")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.set_viewport_size({"width": 1100, "height": 1500})  # room for the answer and its sources
-        reply.scroll_into_view_if_needed()
-        reply.screenshot(path=str(ARTIFACTS / "chat-llm-quotes.png"))
-        page.context.close()
+        with open_chat(browser, running) as opened:
+            page = opened.page
+            page.evaluate("""() => {
+                window.__streamed = 0; window.__announced = []; window.__texts = [];
+                new MutationObserver(() => {
+                    const streaming = document.querySelector('#chat .nb-streaming .nb-text');
+                    if (streaming) { window.__streamed += 1; window.__texts.push(streaming.textContent); }
+                    for (const text of document.querySelectorAll('#chat .nb-text'))
+                        window.__texts.push(text.textContent);
+                }).observe(document.querySelector('#chat'), {childList: true, subtree: true, characterData: true});
+                new MutationObserver(() => { const t = document.querySelector('#nb-live').textContent;
+                                             if (t) window.__announced.push(t); })
+                    .observe(document.querySelector('#nb-live'), {childList: true, subtree: true, characterData: true});
+            }""")
+            reply = opened.ask("Wat is de rode lijn van de ChristenUnie?")
+            assert "rode lijn" in reply.locator(".nb-text").inner_text()
+            assert page.evaluate("window.__streamed") >= 1, "the verified sentences were not shown as they came"
+            assert not any("1 maart" in t for t in page.evaluate("window.__texts")), "an unverified sentence was shown"
+            # the evidence: exactly the quoted spans, highlighted inside their paragraphs ([1] and [2]); the other
+            # passages the model was given are marked as related
+            cited = [reply.locator(".nb-source").nth(i).locator("mark").all_inner_texts() for i in (0, 1)]
+            assert cited == [[quotes["geen optie"]], [quotes["rode lijn"]]], cited
+            assert all("verwant, niet geciteerd" in reply.locator(".nb-source").nth(i).inner_text()
+                       for i in range(2, reply.locator(".nb-source").count()))
+            page.wait_for_timeout(500)
+            announced = page.evaluate("window.__announced")
+            sources = reply.locator(".nb-source").count()
+            assert len(announced) == 1 and announced[0].endswith(f"rode lijn. {sources} bronnen."), announced
+            assert_accessible(page, "in LLM mode")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.set_viewport_size({"width": 1100, "height": 1500})  # room for the answer and its sources
+            reply.scroll_into_view_if_needed()
+            reply.screenshot(path=str(ARTIFACTS / "chat-llm-quotes.png"))
     finally:
         stop(running)
         llm.stop()

@@ -68,9 +68,8 @@ def reading_server(reading_index, tmp_path_factory):
 
 @pytest.fixture()
 def chat(browser, reading_server) -> Iterator[Chat]:  # noqa: F811
-    opened = open_chat(browser, reading_server)
-    yield opened
-    opened.page.context.close()
+    with open_chat(browser, reading_server) as opened:
+        yield opened
 
 
 def panel_text(page) -> str:
@@ -149,8 +148,7 @@ def test_keyboard_a_source_title_and_a_documents_title_open_the_article(chat):
 
 @pytest.mark.browser
 def test_narrow_window_stacks_the_article_below_the_chat(browser, reading_server):  # noqa: F811
-    opened = open_chat(browser, reading_server, viewport={"width": 390, "height": 844})
-    try:
+    with open_chat(browser, reading_server, viewport={"width": 390, "height": 844}) as opened:
         page = opened.page
         reply = opened.ask("What is the ChristenUnie's red line?")
         reply.locator(".nb-text .nb-marker").first.click()
@@ -161,8 +159,6 @@ def test_narrow_window_stacks_the_article_below_the_chat(browser, reading_server
         box = page.locator("#article .nb-cited").bounding_box()
         assert 0 <= box["y"] < 844  # the cited paragraph is on screen
         assert_accessible(page, "article panel open at 390×844")
-    finally:
-        opened.page.context.close()
 
 
 @pytest.mark.browser
@@ -278,21 +274,20 @@ def test_upload_and_removal_are_off_for_another_address_without_a_login(browser,
     # Configured for 192.0.2.10 (an address of no machine), bound to 127.0.0.1 only (tests/ui_on_loopback.py).
     running = start_ui(tmp_path, index, script=ROOT / "tests" / "ui_on_loopback.py", BOT_HOST="192.0.2.10")
     try:
-        opened = open_chat(browser, running)
-        page = opened.page
-        assert page.locator("#upload button, #upload").first.is_disabled()
-        note = page.locator("#manage-note").inner_text()
-        assert "turned off" in note and "192.0.2.10" in note and "BOT_AUTH" in note
-        assert page.locator("#documents .nb-remove-doc").count() == 0
-        page.evaluate("() => window.newsbot.act({action: 'remove', file: 'article-nl-fietsenstalling.txt'})")
-        page.locator("#remove-confirm").wait_for(state="visible", timeout=30_000)
-        assert "turned off" in page.locator("#remove-confirm").inner_text()  # the server refuses, too
-        assert page.locator("#remove-yes").count() == 1
-        page.locator("#remove-yes").click()
-        page.wait_for_timeout(1000)
-        assert BIKES_TITLE in page.locator("#documents").inner_text()
-        assert_accessible(page, "upload and removal turned off")
-        opened.page.context.close()
+        with open_chat(browser, running) as opened:
+            page = opened.page
+            assert page.locator("#upload button, #upload").first.is_disabled()
+            note = page.locator("#manage-note").inner_text()
+            assert "turned off" in note and "192.0.2.10" in note and "BOT_AUTH" in note
+            assert page.locator("#documents .nb-remove-doc").count() == 0
+            page.evaluate("() => window.newsbot.act({action: 'remove', file: 'article-nl-fietsenstalling.txt'})")
+            page.locator("#remove-confirm").wait_for(state="visible", timeout=30_000)
+            assert "turned off" in page.locator("#remove-confirm").inner_text()  # the server refuses, too
+            assert page.locator("#remove-yes").count() == 1
+            page.locator("#remove-yes").click()
+            page.wait_for_timeout(1000)
+            assert BIKES_TITLE in page.locator("#documents").inner_text()
+            assert_accessible(page, "upload and removal turned off")
     finally:
         stop(running)
     assert (uploads / SECOND_ARTICLE.name).is_file()
