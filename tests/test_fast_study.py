@@ -50,3 +50,17 @@ def test_follow_up_turns_are_the_turns_after_a_conversations_first():
     assert _follow_up(item(rng, "a.txt", 1, True, "#1"))
     assert not _follow_up(item(rng, "a.txt", 1, True, "#0"))
     assert not _follow_up(item(rng, "a.txt", 1, True))
+
+
+def test_the_committed_trees_score_exactly_as_scikit_learns_model(tmp_path):
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from bot.answering.decision import DecisionModel
+
+    development, _ = made_up_articles()
+    fit.fit(development).save(tmp_path / "decision.json")
+    committed = DecisionModel.load(tmp_path / "decision.json")
+    rows = np.vstack([i.deliberation.rows for i in development])
+    labels = np.concatenate([i.labels for i in development])
+    reference = GradientBoostingClassifier(**fit.BOOSTING, random_state=0).fit(rows, labels)
+    assert np.allclose(committed.probabilities(rows), reference.predict_proba(rows)[:, 1], rtol=0, atol=1e-12)

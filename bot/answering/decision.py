@@ -1,17 +1,19 @@
 """The learned decisions: which retrieved sentence answers, and whether any does.
 
-A logistic model over the signals of bot.answering.features.py gives each candidate sentence the probability
-that it carries the answer. The answer quotes the most probable one, and the runner-up too when the model
-nearly hesitates between them (RUNNER_UP_RATIO); below ``threshold`` the bot abstains.
-The weights are fitted by ``python -m bot.eval --fit`` (scikit-learn, leave-one-article-out for the figures)
-and committed in ``decision.json``; scoring needs numpy only.
+An additive model over the signals of bot.answering.features.py gives each candidate sentence the probability
+that it carries the answer: the log-odds are a bias, a linear part and the sum of boosted regression trees. The
+product's model is the trees alone (gradient boosting, fitted by ``python -m bot.eval --fit``, scikit-learn,
+leave-one-article-out for the figures; README, Evaluation); a hand-set linear part serves readable stand-ins
+(the fast tier's). The answer quotes the most probable candidate, and the runner-up too when the model nearly
+hesitates between them (RUNNER_UP_RATIO); below ``threshold`` the bot abstains. The model is committed in
+``decision.json``; scoring needs numpy only.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +29,46 @@ RUNNER_UP_RATIO = 0.6
 
 
 @dataclass(frozen=True)
+class Trees:
+    """Regression trees as scikit-learn grows them, one row per tree, padded to the largest: a node goes left
+    when its signal is at most its cut (compared in float32, as scikit-learn does); a leaf has left == -1."""
+
+    signal: tuple[tuple[int, ...], ...]
+    cut: tuple[tuple[float, ...], ...]
+    left: tuple[tuple[int, ...], ...]
+    right: tuple[tuple[int, ...], ...]
+    value: tuple[tuple[float, ...], ...]
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.asarray(a) for a in (self.signal, self.cut, self.left, self.right, self.value))
+
+    def total(self, rows: np.ndarray) -> np.ndarray:
+        """Per row: the sum of its leaves' values over all trees."""
+        signal, cut, left, right, value = self._arrays
+        x = rows.astype(np.float32).astype(float)
+        trees = np.arange(len(signal))[:, None]
+        node = np.zeros((len(signal), len(rows)), dtype=int)
+        for _ in range(signal.shape[1]):
+            inner = left[trees, node] >= 0
+            if not inner.any():
+                break
+            goes_left = x[np.arange(len(rows))[None, :], np.maximum(signal[trees, node], 0)] <= cut[trees, node]
+            node = np.where(inner, np.where(goes_left, left[trees, node], right[trees, node]), node)
+        return value[trees, node].sum(axis=0)
+
+
+@dataclass(frozen=True)
 class DecisionModel:
     features: tuple[str, ...]
     mean: tuple[float, ...]
     scale: tuple[float, ...]
-    weights: tuple[float, ...]
+    weights: tuple[float, ...]  # the linear part, over standardised signals
     bias: float
     threshold: float  # abstain when no candidate reaches this probability
     runner_up_ratio: float = RUNNER_UP_RATIO  # quote the runner-up too from this share of the best probability
+    trees: Trees | None = None  # their sum, times learning_rate, adds to the log-odds
+    learning_rate: float = 0.0
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         if not len(rows):
@@ -42,6 +76,8 @@ class DecisionModel:
         if rows.shape[1] != len(self.features):
             raise ValueError(f"a decision over {len(self.features)} signals was given rows of {rows.shape[1]}")
         z = ((rows - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.weights) + self.bias
+        if self.trees is not None:
+            z = z + self.learning_rate * self.trees.total(rows)
         return 1.0 / (1.0 + np.exp(-z))
 
     def quoted(self, probabilities: np.ndarray) -> list[int]:
@@ -55,14 +91,15 @@ class DecisionModel:
         return quoted
 
     def save(self, path: Path = DECISION_FILE) -> None:
-        data = {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
-        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(asdict(self), separators=(",", ":")) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path = DECISION_FILE) -> DecisionModel:
         """The committed model; one fitted on other signals than today's (a stale file) is refused."""
         data = json.loads(path.read_text(encoding="utf-8"))
-        model = cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()})
+        trees = data.pop("trees", None)
+        model = cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()},
+                    trees=Trees(**{key: tuple(map(tuple, value)) for key, value in trees.items()}) if trees else None)
         if model.features != FEATURES:
             raise ValueError(f"{path.name} was fitted on other features: refit with python -m bot.eval --fit")
         return model

@@ -1,7 +1,7 @@
 """Fitting the extractive answerer's decision model (bot/answering/decision.py) on labelled candidates.
 
 A candidate sentence is labelled positive when the answer composed from it holds the question's key facts.
-The logistic model learns which signals make a candidate right; the abstention threshold is then chosen on
+Gradient-boosted trees learn which signals make a candidate right; the abstention threshold is then chosen on
 the same training questions, as the one that best balances answering answerable questions right and
 abstaining on the others (ANSWER_WEIGHT). scikit-learn is used here only, never at answer time.
 """
@@ -9,11 +9,11 @@ abstaining on the others (ANSWER_WEIGHT). scikit-learn is used here only, never 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bot.answering.decision import RUNNER_UP_RATIO, DecisionModel
+from bot.answering.decision import RUNNER_UP_RATIO, DecisionModel, Trees
 from bot.answering.extractive import Deliberation, ExtractiveAnswerer
 from bot.answering.features import FEATURES
 from bot.eval.scoring import keys_match
@@ -27,6 +27,10 @@ THRESHOLDS = np.linspace(0.02, 0.98, 97)
 # every on-topic question the article does not answer. 2.5 is the first weight that is no worse than the
 # hand-set thresholds on any left-out or blind figure.
 ANSWER_WEIGHT = 2.5
+# Gradient boosting over the signals. On the 17-article corpus it beat the logistic model left out on every
+# figure (README, Evaluation). Depth 2-4, 50-200 trees and leaves of 1-10 candidates form a plateau of the fit's
+# own criterion left out (2.40-2.46 against the logistic model's 2.37); these settings are inside it.
+BOOSTING = {"max_depth": 3, "n_estimators": 100, "learning_rate": 0.1, "min_samples_leaf": 10, "subsample": 0.8}
 
 
 @dataclass
@@ -95,21 +99,36 @@ def _threshold(model: DecisionModel, items: Sequence[Labelled], answer_weight: f
     return float(max(THRESHOLDS, key=utility))
 
 
-def fit(items: Sequence[Labelled], c: float = 1.0, features: tuple[str, ...] = FEATURES,
-        runner_up_ratio: float = RUNNER_UP_RATIO, answer_weight: float = ANSWER_WEIGHT) -> DecisionModel:
+def fit(items: Sequence[Labelled], features: tuple[str, ...] = FEATURES, runner_up_ratio: float = RUNNER_UP_RATIO,
+        answer_weight: float = ANSWER_WEIGHT) -> DecisionModel:
     """The decision model fitted on labelled candidates: ``features`` names the columns of their rows (all of
     FEATURES for the product; fewer for an ablation, bot/eval/study.py). The other settings are the product's
     unless a study varies them."""
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.ensemble import GradientBoostingClassifier
 
     rows = np.vstack([i.deliberation.rows for i in items if len(i.deliberation.rows)])
     labels = np.concatenate([i.labels for i in items if len(i.deliberation.rows)])
-    mean, scale = rows.mean(axis=0), rows.std(axis=0)
-    scale[scale == 0] = 1.0
-    regression = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-    regression.fit((rows - mean) / scale, labels)
-    model = DecisionModel(features=features, mean=tuple(mean.tolist()), scale=tuple(scale.tolist()),
-                          weights=tuple(regression.coef_[0].tolist()), bias=float(regression.intercept_[0]),
-                          threshold=0.5, runner_up_ratio=runner_up_ratio)
-    return DecisionModel(**{**model.__dict__, "threshold": _threshold(model, items, answer_weight)})
+    boosting = GradientBoostingClassifier(**BOOSTING, random_state=0).fit(rows, labels)
+    prior = labels.mean()
+    zeros = (0.0,) * len(features)
+    model = DecisionModel(features=features, mean=zeros, scale=(1.0,) * len(features), weights=zeros,
+                          bias=float(np.log(prior / (1 - prior))), threshold=0.5, runner_up_ratio=runner_up_ratio,
+                          trees=_trees([tree.tree_ for tree in boosting.estimators_[:, 0]]),
+                          learning_rate=BOOSTING["learning_rate"])
+    return replace(model, threshold=_threshold(model, items, answer_weight))
 
+
+def _trees(grown: Sequence) -> Trees:
+    """scikit-learn's trees as padded rows (bot.answering.decision.Trees)."""
+    width = max(tree.node_count for tree in grown)
+
+    def padded(values: Sequence, fill: float | int) -> tuple:
+        return tuple(values) + (fill,) * (width - len(values))
+
+    return Trees(
+        signal=tuple(padded([int(f) for f in tree.feature], -2) for tree in grown),
+        cut=tuple(padded([float(c) for c in tree.threshold], 0.0) for tree in grown),
+        left=tuple(padded([int(n) for n in tree.children_left], -1) for tree in grown),
+        right=tuple(padded([int(n) for n in tree.children_right], -1) for tree in grown),
+        value=tuple(padded([float(v) for v in tree.value[:, 0, 0]], 0.0) for tree in grown),
+    )
