@@ -57,6 +57,15 @@ def test_content_terms_leave_out_function_and_question_words():
     ("Waarom stapte hij naar de rechter?", "reason"),
     ("Where did the farmers protest?", "place"),
     ("What is the ChristenUnie's red line?", "other"),
+    # A date, a reason, a share or a count is asked for whatever money word the question also has.
+    ("What share of its income does the city spend on housing?", "number"),
+    ("How many visitors paid for a ticket?", "number"),
+    ("Why did the council pay the fine?", "reason"),
+    ("On which day was the new price announced?", "time"),
+    ("Op welke dag werd de boete betaald?", "time"),
+    # A yes-or-no question asks for no type.
+    ("Did the minister pay the bill?", "other"),
+    ("Krijgen huurders hun geld terug?", "other"),
 ])
 def test_question_types(question, kind):
     assert question_type(question) == kind
@@ -69,6 +78,19 @@ def test_evidence_types():
     assert has_type("Hij deed dat omdat de VVD druk zette.", "reason")
     assert has_type("Volgens minister Hugo de Jonge is er geen crisis.", "person")
     assert has_type("Anything at all.", "other")
+    assert has_type("Er kwam geen apart debat, dus bracht de oppositie het later in.", "reason")
+
+
+def test_a_name_of_a_team_or_country_answers_who_but_a_capital_that_starts_the_sentence_does_not():
+    assert has_type("In de halve finale wacht Engeland.", "person")
+    assert not has_type("Engeland wacht in de halve finale.", "person")
+
+
+def test_english_names_of_international_bodies_find_their_dutch_forms():
+    assert term_in("nato", "De NAVO-top in Den Haag")
+    assert term_in("gdp", "Vijf procent van het bruto binnenlands product")
+    assert term_in("prosecution", "Het Openbaar Ministerie eiste levenslang.")
+    assert not term_in("nato", "De top in Den Haag")
 
 
 def test_specific_evidence_types_want_more_than_a_number():
@@ -76,6 +98,7 @@ def test_specific_evidence_types_want_more_than_a_number():
     X?" is not answered by "X won 3 medals"."""
     assert has_type("De 46-jarige Taghi is schuldig bevonden.", "age")
     assert has_type("Hij is 71 jaar oud.", "age")
+    assert has_type("Normaal zijn kinderen dan 14 maanden oud.", "age")
     assert not has_type("Leerdam won haar tweede wereldtitel in 1.13,30.", "age")
     assert has_type("Een kaartje kostte 30 euro.", "money")
     assert has_type("Het kabinet trekt 2,5 miljard uit voor defensie.", "money")

@@ -45,17 +45,30 @@ EXONYMS: dict[str, tuple[str, ...]] = {
     "police": ("politie",), "north": ("noord",), "south": ("zuid",), "east": ("oost",), "west": ("west",),
     "israel": ("israel",), "world": ("wereld",), "health": ("gezondheid",), "organization": ("organisatie",),
     "central": ("centraal", "centrale"), "bank": ("bank",), "statistics": ("cbs",), "museum": ("museum",),
+    # International organisations and public bodies by their usual English names.
+    "nato": ("navo",), "un": ("vn", "verenigde naties"), "nations": ("naties",), "gdp": ("bbp", "bruto binnenlands"),
+    "prosecution": ("openbaar ministerie",), "prosecutor": ("officier van justitie", "openbaar ministerie"),
+    "prosecutors": ("officier van justitie", "openbaar ministerie"), "customs": ("douane",),
+    "ministry": ("ministerie",), "defence": ("defensie",), "defense": ("defensie",), "justice": ("justitie",),
+    "finance": ("financien",), "education": ("onderwijs",), "appeal": ("hoger beroep", "beroep"),
 }
 
 QUESTION_TYPES = ("age", "money", "clock", "number", "time", "person", "reason", "place", "other")
 
-# Most specific first: "how old" wants an age, not any number; "what did it cost" an amount of money.
+# Most specific first: "how old" wants an age, not any number; "what did it cost" an amount of money. A question
+# that asks for a date or a reason, a share or a count, is that whatever else it names ("On which day was the
+# fine announced?", "Why did they spend more?", "What share of their GDP do they spend?").
 _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("age", re.compile(r"\b(how old|what age|at what age|hoe oud|welke leeftijd|op welke leeftijd)\b")),
+    ("clock", re.compile(r"\b(what time|at what time|which time|hoe laat|om hoeveel uur|hoe vroeg)\b")),
+    ("time", re.compile(r"\b(what (date|day|year|month)|which (date|day|year|month)|op welke (dag|datum)|"
+                        r"welke (dag|datum)|in welk jaar)\b")),
+    ("reason", re.compile(r"^(why|waarom)\b")),
+    ("number", re.compile(r"\b(how many|what (share|percentage|proportion|part)|which (share|percentage)|"
+                          r"how much of|hoeveel procent|welk (deel|aandeel|percentage)|hoeveel (mensen|keer))\b")),
     ("money", re.compile(r"\b(cost|costs|costing|price|prices|paid|pay|spend|spent|spends|how much money|"
                          r"prize money|salary|fee|kost|kosten|kostte|kostten|gekost|prijs|betaald|betaalt|betalen|"
                          r"uitgegeven|bedrag|hoeveel geld|salaris|boete)\b")),
-    ("clock", re.compile(r"\b(what time|at what time|which time|hoe laat|om hoeveel uur|hoe vroeg)\b")),
     ("number", re.compile(r"\b(how (many|much|old|long|far|high|big|large|often|fast)|what (age|percentage|"
                           r"share|amount|number|price|cost|score|time did|winning time)|hoeveel|hoe (oud|lang|ver|"
                           r"hoog|groot|vaak|snel)|welk (percentage|bedrag|aantal)|wat (kost|kostte)|how old)\b")),
@@ -88,8 +101,11 @@ _TIME = re.compile(
     r"eeuw|uur|dag|dagen|avond|ochtend|middag|nacht|binnenkort|straks|later|eerder|toen|sinds|vanaf|tot)\b|"
     r"\b(1[5-9]|20)\d\d\b|\b\d{1,2}[:.]\d\d\b")
 _REASON = re.compile(r"\b(omdat|vanwege|doordat|want|daardoor|daarom|aanleiding|reden|oorzaak|door|zodat|dankzij|"
-                     r"wegens|om .{1,60} te|moest|vanuit|gevolg|leidde|veroorzaakt)\b")
-_PERSON = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-zà-ÿ]+(?:\s+(?:van|de|der|den|ter|ten)?\s*[A-Z][a-zà-ÿ]+)+|"
+                     r"wegens|om .{1,60} te|moest|vanuit|gevolg|leidde|leidt|veroorzaakt|waardoor|dus|in ruil voor|"
+                     r"zorgde|zorgt)\b")
+# A name (of a person, a party, a team, a country: "Who knocked out Switzerland?" is answered by "Engeland"), or a
+# role; a capital that starts the sentence is no name.
+_PERSON = re.compile(r"(?<!^)(?<![.!?] )(?<![.!?][\"”] )\b[A-Z][\w-]*[a-zà-ÿA-Z]|"
                      r"\b(minister|premier|burgemeester|wethouder|rechter|directeur|voorzitter|leider|woordvoerder|"
                      r"president|hoogleraar|onderzoeker|coach|schaatser|trainer)\b")
 _PLACE = re.compile(r"\b(in|naar|uit|bij|rond|op) (het |de )?[A-Z][\w-]+")
@@ -128,17 +144,26 @@ def term_in(term: str, text: str) -> bool:
     return any(f" {_stem(form)}" in folded or (len(form) >= 4 and form in folded) for form in EXONYMS.get(term, ()))
 
 
+# A question that asks yes or no ("Did Belgium ask for leeway?", "Krijgen huurders ...?") asks for no type.
+_YES_NO = re.compile(r"^(is|are|was|were|do|does|did|will|would|can|could|has|have|had|should|must|may)\b|"
+                     r"^(is|zijn|was|waren|heeft|hebben|had|hadden|wordt|worden|werd|werden|kan|kunnen|kon|moet|"
+                     r"moeten|mag|mogen|zal|zullen|gaat|gaan|komt|komen|krijgt|krijgen|blijft|blijven)\b")
+
+
 def question_type(question: str) -> str:
     folded = fold(question)
     if re.match(r"(who|whom|wie)\b", folded):  # "Who were his lawyers when ...?" asks for persons, not a time
         return "person"
+    if _YES_NO.match(folded):
+        return "other"
     for name, pattern in _TYPE_PATTERNS:
         if pattern.search(folded):
             return name
     return "other"
 
 
-_AGE = re.compile(r"\b\d+-jarige?\b|\b\d+ jaar (oud|geleden)?\b|\bleeftijd\b|\b(twintigers|dertigers|veertigers|"
+_AGE = re.compile(r"\b\d+-jarige?\b|\b\d+ (jaar|maanden|maand|weken) (oud|geleden)?\b|\bvanaf \d+ (jaar|maanden)\b|"
+                  r"\bleeftijd\b|\b(twintigers|dertigers|veertigers|"
                   r"vijftigers|zestigers|tieners)\b")
 _MONEY = re.compile(r"€|\$|\b(euro|eurocent|cent|dollar|pond|miljoen|miljard|ton|kosten|kost|kostte|kostten|"
                     r"prijs|bedrag|betaald|boete|salaris)\b")
