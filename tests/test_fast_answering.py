@@ -252,7 +252,6 @@ def test_the_runner_up_is_quoted_only_when_its_probability_is_near_the_best():
     assert near.quoted(np.array([0.2, 0.9, 0.5])) == [1]
     assert near.quoted(np.array([0.7])) == [0] and near.quoted(np.zeros(0)) == []
     assert simple_decision().quoted(np.array([0.9, 0.9])) == [0]  # the fast tier's stand-in: the best only
-    assert near.quoted(np.array([0.2, 0.9, 0.1]), asks_two=True) == [1, 0]  # two questions in one: two candidates
 
 
 def test_two_facts_from_two_places_are_both_quoted_in_reading_order_each_with_its_citation(fake_settings, tmp_path):
@@ -261,7 +260,7 @@ def test_two_facts_from_two_places_are_both_quoted_in_reading_order_each_with_it
                      "In Haarlem waaiden veel bomen om.\n\n"
                      "Rond half twee trok het KNMI code rood weer in.\n", encoding="utf-8")
     index, embeddings, best_only = build(fake_settings, [storm])
-    question = "Wanneer gaf het KNMI code rood af, wanneer trok het KNMI code rood in?"
+    question = "Wanneer gaf het KNMI code rood af en wanneer trok het KNMI code rood in?"
     assert len(quoted(best_only.answer(question).text)) == 1
 
     both = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings,
@@ -273,6 +272,3 @@ def test_two_facts_from_two_places_are_both_quoted_in_reading_order_each_with_it
     assert set(cited) == {1, 3}
     assert a.text.endswith(f"«Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland.» [{cited[1]}] "
                            f"«Rond half twee trok het KNMI code rood weer in.» [{cited[3]}]")
-
-    # Two questions joined by "en" get the runner-up whatever its probability, even from a best-only decision.
-    assert quoted(best_only.answer(question.replace(", wanneer", " en wanneer")).text) == quoted(a.text)

@@ -6,7 +6,7 @@ import pytest
 from bot.answering.decision import DecisionModel, committed_model
 from bot.answering.features import FEATURES, Vocabulary, WordVectors, analyse, vocabulary_words
 from bot.language.linguistics import rewrite_follow_up
-from bot.language.terms import asks_two_things, content_terms, fold, has_type, question_type, term_in
+from bot.language.terms import content_terms, fold, has_type, question_type, term_in
 
 SENTENCE = "De Tweede Kamer debatteert over Israël. Duitsland won twee gouden medailles; de Amerikaan werd tweede."
 
@@ -116,18 +116,6 @@ def test_a_term_matches_the_word_that_translates_it():
     assert vocabulary.similarities(gold, "twee gouden medailles")[0] == pytest.approx(1.0)
     assert vocabulary.similarities(gold, "twee medailles")[0] == pytest.approx(0.0)
     assert vocabulary.similarities(gold, "niets bekends")[0] == 0.0
-
-
-@pytest.mark.parametrize(("question", "two"), [
-    ("Hoe oud is de winnares en wie eindigde tweede?", True),
-    ("In welk jaar stapte zij naar de rechter, en op welke datum verloor ze?", True),
-    ("Who won the race and how long did it take?", True),
-    ("And what did she say after the meeting?", False),  # a follow-up's "and" joins it to the last turn
-    ("En hoe vaak komt de ziekte terug?", False),
-    ("Which parties voted for the plan and against the motion?", False),
-])
-def test_a_question_that_joins_two_questions_is_recognised(question, two):
-    assert asks_two_things(question) is two
 
 
 def test_the_question_is_analysed_into_terms_and_a_type():

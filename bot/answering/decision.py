@@ -80,14 +80,13 @@ class DecisionModel:
             z = z + self.learning_rate * self.trees.total(rows)
         return 1.0 / (1.0 + np.exp(-z))
 
-    def quoted(self, probabilities: np.ndarray, asks_two: bool = False) -> list[int]:
-        """The candidates an answer quotes, most probable first (whether to abstain is apart: ``threshold``). A
-        question that asks two things gets the runner-up whatever its probability."""
+    def quoted(self, probabilities: np.ndarray) -> list[int]:
+        """The candidates an answer quotes, most probable first (whether to abstain is apart: ``threshold``)."""
         if not len(probabilities):
             return []
         order = np.argsort(-probabilities, kind="stable")
         quoted = [int(order[0])]
-        if len(order) > 1 and (asks_two or probabilities[order[1]] >= self.runner_up_ratio * probabilities[order[0]]):
+        if len(order) > 1 and probabilities[order[1]] >= self.runner_up_ratio * probabilities[order[0]]:
             quoted.append(int(order[1]))
         return quoted
 

@@ -95,7 +95,7 @@ class ExtractiveAnswerer:
         if not hits:
             return Answer(text=say["empty"], sources=[], abstained=True, question=question, language=language)
         probabilities = self.decision.probabilities(deliberation.rows)
-        quoted = self.decision.quoted(probabilities, deliberation.analysis.asks_two)
+        quoted = self.decision.quoted(probabilities)
         chosen = quoted[0]
         # A hand rule kept beside the model (README, Evaluation): when no indexed text mentions any of the
         # question's names in any form ("What does GroenLinks think?"), the articles cannot answer. With some

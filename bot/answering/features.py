@@ -16,16 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.language.linguistics import leans_on_antecedent, names_in
-from bot.language.terms import (
-    STOPWORDS,
-    asks_two_things,
-    content_terms,
-    fold,
-    folded_words,
-    has_type,
-    question_type,
-    term_in,
-)
+from bot.language.terms import STOPWORDS, content_terms, fold, folded_words, has_type, question_type, term_in
 from bot.model.cache import VectorCache
 
 FEATURES = (
@@ -45,13 +36,11 @@ class QuestionAnalysis:
     term_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     # A follow-up that points back: the passages (file, paragraph) the answer before it quoted.
     follows: tuple[tuple[str, int], ...] = ()
-    asks_two: bool = False  # two questions in one: the answer quotes the two most probable candidates
 
 
 def analyse(question: str, follows: Sequence[tuple[str, int]] = ()) -> QuestionAnalysis:
     names = [fold(n) for n in dict.fromkeys(names_in(question))]
-    return QuestionAnalysis(question, content_terms(question), names, question_type(question), follows=tuple(follows),
-                            asks_two=asks_two_things(question))
+    return QuestionAnalysis(question, content_terms(question), names, question_type(question), follows=tuple(follows))
 
 
 @dataclass

@@ -87,8 +87,7 @@ def _choices(model: DecisionModel, items: Sequence[Labelled]) -> list[tuple[Labe
         if not len(probabilities):
             choices.append((item, False, 0.0))
             continue
-        quoted = model.quoted(probabilities, item.deliberation.analysis.asks_two)
-        choices.append((item, bool(item.labels[quoted].any()), float(probabilities.max())))
+        choices.append((item, bool(item.labels[model.quoted(probabilities)].any()), float(probabilities.max())))
     return choices
 
 

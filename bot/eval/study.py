@@ -43,8 +43,8 @@ class Masked:
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         return self.model.probabilities(rows[:, self.columns]) if len(rows) else np.zeros(0)
 
-    def quoted(self, probabilities: np.ndarray, asks_two: bool = False) -> list[int]:
-        return self.model.quoted(probabilities, asks_two)
+    def quoted(self, probabilities: np.ndarray) -> list[int]:
+        return self.model.quoted(probabilities)
 
 
 def _masked_fit(columns: Sequence[int]) -> Callable[[Sequence[Labelled]], Masked]:
@@ -65,7 +65,7 @@ def _shown(model, item: Labelled) -> tuple[bool, bool]:
         return False, True
     if item.question.abstain:
         return False, False
-    return bool(item.labels[model.quoted(probabilities, item.deliberation.analysis.asks_two)].any()), False
+    return bool(item.labels[model.quoted(probabilities)].any()), False
 
 
 def score(items: Sequence[Labelled], blind: Sequence[Labelled], fitter: Callable) -> dict:

@@ -150,17 +150,6 @@ _YES_NO = re.compile(r"^(is|are|was|were|do|does|did|will|would|can|could|has|ha
                      r"moeten|mag|mogen|zal|zullen|gaat|gaan|komt|komen|krijgt|krijgen|blijft|blijven)\b")
 
 
-_TWO_QUESTIONS = re.compile(r"\w[\s,]+(and|en)\s+(who|whom|what|when|where|why|how|which|wie|wat|wanneer|waar|"
-                            r"waarom|hoe|welke|welk|hoeveel|op welke|in welk|om hoe laat)\b")
-
-
-def asks_two_things(question: str) -> bool:
-    """Does the question join two questions ("How old is she, and who came second?", "In welk jaar …, en op
-    welke datum …?")? Their answers usually sit in two sentences. A follow-up that starts with "And what …?"
-    asks one."""
-    return bool(_TWO_QUESTIONS.search(fold(question)))
-
-
 def question_type(question: str) -> str:
     folded = fold(question)
     if re.match(r"(who|whom|wie)\b", folded):  # "Who were his lawyers when ...?" asks for persons, not a time
