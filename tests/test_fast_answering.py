@@ -189,6 +189,20 @@ def test_below_the_decision_threshold_the_bot_abstains_even_on_a_matching_senten
     assert not lenient.answer("Wanneer is het loket open?").abstained
 
 
+def test_an_answerer_deciding_with_another_model_shares_its_word_vectors(fake_settings, docs):
+    index, embeddings, _ = build(fake_settings, [docs])
+    embedded, original = [], embeddings.embed_queries
+    embeddings.embed_queries = lambda texts: embedded.append(list(texts)) or original(texts)
+    lenient = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings, decision=simple_decision(0.3))
+    question = "Wanneer is het loket open?"
+    assert not lenient.answer(question).abstained
+    before = len(embedded)
+    strict = lenient.deciding_with(simple_decision(0.99))  # the evaluation's folds: one answerer, many models
+    assert strict.answer(question).abstained
+    assert embedded[before:] == [[question]]  # only the question again: no term or document word re-embedded
+    assert not lenient.answer(question).abstained  # the original keeps its own model
+
+
 def test_an_empty_index_says_nothing_is_indexed(fake_settings):
     _, _, answerer = build(fake_settings, [])
     a = answerer.answer("Wanneer is het loket open?")

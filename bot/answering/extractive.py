@@ -7,6 +7,7 @@ abstains when none is likely to.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -53,6 +54,12 @@ class ExtractiveAnswerer:
         self._decision = decision
         self.words = WordVectors(retriever.embeddings.embed_queries)
         self.vocabularies = VocabularyCache(self.words)
+
+    def deciding_with(self, decision: DecisionModel) -> ExtractiveAnswerer:
+        """This answerer with another decision model, sharing its word and vocabulary caches."""
+        other = copy.copy(self)
+        other._decision = decision
+        return other
 
     @property
     def decision(self) -> DecisionModel:

@@ -48,7 +48,8 @@ class EvaluationBot:
         embeddings.embed_queries = embed_queries
 
     def answerer(self, model: DecisionModel) -> ExtractiveAnswerer:
-        return ExtractiveAnswerer(self.bot.retriever, self.settings, model)
+        # Every fold shares the product's word vectors: a document's words are embedded once per run.
+        return self.bot.extractive.deciding_with(model)
 
     def labelled(self, question_set: QuestionSet) -> list[fit.Labelled]:
         if question_set.name not in self._labelled:
