@@ -8,6 +8,7 @@ learned decision pick is tested with the real model (test_answer.py, marked slow
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -179,6 +180,16 @@ def test_an_abstention_names_the_names_no_article_mentions(fake_settings, docs):
                                say["about_many"].format(titles=titles)])
     named = answerer.answer("Wat zei Jansen over het loket?")  # Jansen is in the article: never "not mentioned"
     assert "noemt Jansen niet" not in named.text
+
+
+def test_whether_missing_names_mean_no_answer_is_the_decision_models_call_not_a_hand_rule(fake_settings, docs):
+    # An English name of a Dutch one ("Rotterdam Harbour" for de Rotterdamse haven) is missing in the literal sense,
+    # so no rule abstains on missing names alone: the learned model weighs its names_missing signal.
+    index, embeddings, _ = build(fake_settings, [docs])
+    names_unweighed = replace(simple_decision(min_context=0.0, threshold=0.4),
+                              weights=tuple(40.0 if f == "context_score" else 0.0 for f in FEATURES))
+    blind_to_names = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings, decision=names_unweighed)
+    assert not blind_to_names.answer("What does Rutte think of the loket?").abstained
 
 
 def test_below_the_decision_threshold_the_bot_abstains_even_on_a_matching_sentence(fake_settings, docs):

@@ -104,12 +104,8 @@ class ExtractiveAnswerer:
         probabilities = self.decision.probabilities(deliberation.rows)
         quoted = self.decision.quoted(probabilities)
         chosen = quoted[0]
-        # A hand rule kept beside the model (README, Evaluation): when no indexed text mentions any of the
-        # question's names in any form ("What does GroenLinks think?"), the articles cannot answer. With some
-        # names found, the others are left to the model: they may be English names of Dutch ones.
-        names, unmentioned = names_in(question), self._unmentioned(question, hits)
-        if (names and len(unmentioned) == len(dict.fromkeys(names))) or probabilities[chosen] < self.decision.threshold:
-            return self._abstain(question, language, unmentioned, self.retriever.titles())
+        if probabilities[chosen] < self.decision.threshold:
+            return self._abstain(question, language, self._unmentioned(question, hits), self.retriever.titles())
         best = hits[chosen]
         hits = [best, *(h for h in hits if h is not best)]
         evidence = self.evidence_for(best, hits)

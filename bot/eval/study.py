@@ -4,10 +4,10 @@ Every development question's candidates, signals and labels are computed once (`
 own deliberation); each variant below is then refitted per fold and scored on the left-out article in
 seconds. The variants: ablations of each group of signals, the runner-up's ratio and the threshold's
 weight. The figures approximate the harness's, not exactly: a follow-up is studied after a right first turn
-(the harness after the bot's own), the hand-kept names rule is not applied, and the trees' fit moves with the
-last digits of the signals (another thread count, another index build), so a refit here need not equal the
-committed model (on-topic abstention left out: 0.44 here, 0.43-0.52 in the harness's builds). The README's
-[Evaluation](../../README.md#evaluation) reports them.
+(the harness after the bot's own), and the trees' fit moves with the last digits of the signals (another
+thread count, another index build), so a refit here need not equal the committed model (on-topic abstention
+left out: 0.44 here, 0.43-0.52 in the harness's builds). The README's [Evaluation](../../README.md#evaluation)
+reports them.
 """
 
 from __future__ import annotations
