@@ -182,6 +182,16 @@ def test_an_abstention_names_the_names_no_article_mentions(fake_settings, docs):
     assert "noemt Jansen niet" not in named.text
 
 
+def test_an_abstention_names_a_name_of_several_words_whole_and_only_when_none_of_its_words_is_found(fake_settings,
+                                                                                                     docs):
+    _, _, answerer = build(fake_settings, [docs])
+    absent = answerer.answer("What did Geert Wilders say about the Kade?")
+    assert absent.abstained and "They do not mention Geert Wilders." in absent.text
+    # "Jansen" is in an article: "Piet Jansen" may be him, so the abstention does not say the name is missing
+    partly = answerer.answer("What did Piet Jansen say about the swimming pool's colour?")
+    assert partly.abstained and "mention" not in partly.text
+
+
 def test_whether_missing_names_mean_no_answer_is_the_decision_models_call_not_a_hand_rule(fake_settings, docs):
     # An English name of a Dutch one ("Rotterdam Harbour" for de Rotterdamse haven) is missing in the literal sense,
     # so no rule abstains on missing names alone: the learned model weighs its names_missing signal.

@@ -1,6 +1,14 @@
 """The cheap language rules: antecedents, names, follow-up questions, question language."""
 
-from bot.language.linguistics import language_of, leans_on_antecedent, missing_names, person_names, rewrite_follow_up
+from bot.language.linguistics import (
+    language_of,
+    leans_on_antecedent,
+    missing_names,
+    name_groups,
+    names_in,
+    person_names,
+    rewrite_follow_up,
+)
 
 
 def test_sentence_pointing_back_needs_its_antecedent():
@@ -25,6 +33,16 @@ def test_names_absent_from_the_article_are_found():
     # weekdays are capitalised in English but are not names, nor are question words after markup
     assert missing_names("<img src=x> What does the VVD want?", article) == []
     assert missing_names("When do the talks resume on Friday?", article) == []
+
+
+def test_a_name_of_several_words_is_one_name_as_written():
+    question = "What did Geert Wilders say about the World Wide Fund for Nature?"
+    assert name_groups(question) == [("Geert Wilders", ("Geert", "Wilders")),
+                                     ("World Wide Fund for Nature", ("World", "Wide", "Fund", "Nature"))]
+    assert names_in(question) == ["Geert", "Wilders", "World", "Wide", "Fund", "Nature"]
+    # the Dutch "van" between two names is a preposition, not part of one name
+    groups = name_groups("Wat vindt GroenLinks van PVV en D66?")
+    assert [written for written, _ in groups] == ["GroenLinks", "PVV", "D66"]
 
 
 def test_person_names():

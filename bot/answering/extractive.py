@@ -26,7 +26,7 @@ from bot.answering.history import History, followed_passages, normalise_history
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, Source, clean_question
-from bot.language.linguistics import language_of, leans_on_antecedent, names_in, rewrite_follow_up
+from bot.language.linguistics import language_of, leans_on_antecedent, name_groups, names_in, rewrite_follow_up
 from bot.language.terms import fold, term_in
 from bot.model.embedding import BotEmbeddings
 from bot.settings import Settings
@@ -117,13 +117,17 @@ class ExtractiveAnswerer:
 
     def _unmentioned(self, question: str, hits: list[Hit]) -> list[str]:
         """Names of the question that no indexed text mentions, in any folding or Dutch form: the reason an
-        abstention gives ("It does not mention GroenLinks"). Only names absent everywhere are named."""
+        abstention gives ("It does not mention GroenLinks"). Only names absent everywhere are named, and a name of
+        several words only when none of its words is found ("World Wide Fund for Nature" may be the Wereld Natuur
+        Fonds of the text: never "It does not mention Wide")."""
         passages = "\n".join(f"{h.title}\n{h.passage}" for h in hits)
         missing = [name for name in dict.fromkeys(names_in(question)) if not term_in(fold(name), passages)]
         if missing:  # more text only takes names off the list: read the titles only when some are left
             titles = "\n".join(self.retriever.titles())
             missing = [name for name in missing if not term_in(fold(name), titles)]
-        return [name for name in missing if not self._indexed_anywhere(name)]
+        missing = [name for name in missing if not self._indexed_anywhere(name)]
+        return list(dict.fromkeys(written for written, tokens in name_groups(question)
+                                  if all(token in missing for token in tokens)))
 
     def _indexed_anywhere(self, name: str) -> bool:
         return any(self.retriever.mentioned(form) for form in dict.fromkeys([name, name.capitalize(), name.lower()]))

@@ -62,17 +62,42 @@ def _strip_possessive(token: str) -> str:
 
 def names_in(text: str) -> list[str]:
     """Name-like tokens: capitalised words not at a sentence start, CamelCase, or with digits (D66, CDA)."""
-    found: list[str] = []
+    return [token for _, tokens in name_groups(text) for token in tokens]
+
+
+# Lower-case words that may stand inside one name: "World Wide Fund for Nature", "Bank of England". Not the
+# Dutch "van": "Wat vindt GroenLinks van PVV?" names two.
+_NAME_JOINERS = {"for", "of"}
+
+
+def name_groups(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The names of the text as written, each with its name tokens: adjacent name tokens, with at most one
+    joining word between two of them, are one name ("Geert Wilders", "World Wide Fund for Nature")."""
+    groups: list[tuple[str, tuple[str, ...]]] = []
     for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
-        for index, token in enumerate(words(sentence)):
+        run: list[tuple[str, bool]] = []
+        for index, token in enumerate([*words(sentence), ""]):  # "" closes the last name
             token = _strip_possessive(token)
-            if len(token) < 2 or token.lower() in _NOT_NAMES or token.lower() in _DUTCH | _ENGLISH:
-                continue  # function words are capitalised for grammar ("<b>What</b> ..."), never names
-            inner_caps = (any(c.isupper() for c in token[1:]) and not token.isupper()) or token.isupper()
-            has_digit = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
-            if has_digit or inner_caps or (index > 0 and token[0].isupper()):
-                found.append(token)
-    return found
+            if token and _is_name(token, index):
+                run.append((token, True))
+                continue
+            if run and run[-1][1] and token.lower() in _NAME_JOINERS:
+                run.append((token, False))
+                continue
+            while run and not run[-1][1]:
+                run.pop()
+            if run:
+                groups.append((" ".join(t for t, _ in run), tuple(t for t, name in run if name)))
+            run = []
+    return groups
+
+
+def _is_name(token: str, index: int) -> bool:
+    if len(token) < 2 or token.lower() in _NOT_NAMES or token.lower() in _DUTCH | _ENGLISH:
+        return False  # function words are capitalised for grammar ("<b>What</b> ..."), never names
+    inner_caps = (any(c.isupper() for c in token[1:]) and not token.isupper()) or token.isupper()
+    has_digit = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+    return has_digit or inner_caps or (index > 0 and token[0].isupper())
 
 
 def missing_names(question: str, texts: Sequence[str]) -> list[str]:
