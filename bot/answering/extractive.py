@@ -26,7 +26,7 @@ from bot.answering.history import History, followed_passages, normalise_history
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, Source, clean_question
-from bot.language.linguistics import language_of, leans_on_antecedent, name_groups, names_in, rewrite_follow_up
+from bot.language.linguistics import language_of, leans_on_antecedent, name_groups, rewrite_follow_up
 from bot.language.terms import fold, term_in
 from bot.model.embedding import BotEmbeddings
 from bot.settings import Settings
@@ -120,14 +120,15 @@ class ExtractiveAnswerer:
         abstention gives ("It does not mention GroenLinks"). Only names absent everywhere are named, and a name of
         several words only when none of its words is found ("World Wide Fund for Nature" may be the Wereld Natuur
         Fonds of the text: never "It does not mention Wide")."""
+        groups = name_groups(question)
         passages = "\n".join(f"{h.title}\n{h.passage}" for h in hits)
-        missing = [name for name in dict.fromkeys(names_in(question)) if not term_in(fold(name), passages)]
+        missing = [name for name in dict.fromkeys(t for _, tokens in groups for t in tokens)
+                   if not term_in(fold(name), passages)]
         if missing:  # more text only takes names off the list: read the titles only when some are left
             titles = "\n".join(self.retriever.titles())
             missing = [name for name in missing if not term_in(fold(name), titles)]
         missing = [name for name in missing if not self._indexed_anywhere(name)]
-        return list(dict.fromkeys(written for written, tokens in name_groups(question)
-                                  if all(token in missing for token in tokens)))
+        return list(dict.fromkeys(written for written, tokens in groups if all(token in missing for token in tokens)))
 
     def _indexed_anywhere(self, name: str) -> bool:
         return any(self.retriever.mentioned(form) for form in dict.fromkeys([name, name.capitalize(), name.lower()]))

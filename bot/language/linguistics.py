@@ -84,7 +84,7 @@ def name_groups(text: str) -> list[tuple[str, tuple[str, ...]]]:
             if run and run[-1][1] and token.lower() in _NAME_JOINERS:
                 run.append((token, False))
                 continue
-            while run and not run[-1][1]:
+            if run and not run[-1][1]:  # a joiner ends no name
                 run.pop()
             if run:
                 groups.append((" ".join(t for t, _ in run), tuple(t for t, name in run if name)))
