@@ -87,6 +87,41 @@ def test_ingesting_with_the_fake_encoder_embeds_once_and_reuses_vectors(fake_set
     assert again.unchanged == ["loket.txt", "zwembad.txt"] and embeddings.documents_embedded == total
 
 
+def test_chunks_tied_at_the_kth_place_are_chosen_by_a_tie_break_not_by_the_order_chroma_returns_them(fake_settings,
+                                                                                                       docs):
+    index, embeddings, _ = build(fake_settings, [docs])
+    # A paragraph's first sentence is the same text in both views, so the same vector: a tie.
+    vector = embeddings.embed_documents(["Aanmelden kan vanaf maandag bij de balie."])[0]
+    chroma = index.chunks
+
+    class ReversedTies:  # Chroma returning the same results in the opposite order, as another process may
+        def __getattr__(self, name):
+            return getattr(chroma, name)
+
+        def query(self, **kwargs):
+            return {key: [list(reversed(value[0]))] if isinstance(value, list) and value else value
+                    for key, value in chroma.query(**kwargs).items()}
+
+    def top(k):
+        return [(r.file, r.position, r.view, round(score, 6)) for r, score in index.query(vector, k)]
+
+    first = {k: top(k) for k in (1, 2, 3)}
+    assert first[1][0][:3] == ("loket.txt", 2, "context") and first[2][1][:3] == ("loket.txt", 2, "sentence")
+    index.chunks = ReversedTies()
+    assert {k: top(k) for k in (1, 2, 3)} == first
+
+
+def test_an_index_built_with_chromas_default_search_settings_is_given_the_exhaustive_single_threaded_ones(
+        fake_settings):
+    from bot.index.store import SEARCH_CONFIGURATION
+
+    index = open_index(fake_settings, FakeEmbeddings(fake_settings))
+    index.chunks.modify(configuration={"hnsw": {"ef_search": 100, "num_threads": 2}})  # Chroma's defaults here
+    hnsw = open_index(fake_settings, FakeEmbeddings(fake_settings)).chunks.configuration["hnsw"]
+    assert {key: hnsw[key] for key in SEARCH_CONFIGURATION} == SEARCH_CONFIGURATION == {"ef_search": 512,
+                                                                                         "num_threads": 1}
+
+
 # ---------------------------------------------------------------- composing
 
 

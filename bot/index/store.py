@@ -30,6 +30,12 @@ from bot.index.locks import Lease, document_lock
 from bot.index.schema import ChunkRecord, Marker, Status
 from bot.settings import Settings
 
+TIE_SLACK = 8  # results read beyond k, so that chunks tied at the k-th place are chosen by the tie-break
+# HNSW built in one thread and searched near-exhaustively: the same question finds the same sentences in every
+# process. With Chroma's defaults (two build threads, ef_search 100) each process rebuilds its own graph from
+# the log, and a query missed a true neighbour for 1-3 % of the questions, different ones in each process.
+SEARCH_CONFIGURATION = {"ef_search": 512, "num_threads": 1}
+
 if TYPE_CHECKING:
     import chromadb
 
@@ -176,8 +182,12 @@ class Index:
         bench/scale.py). Otherwise the filtered query runs.
         """
         include = ["metadatas", "distances"]
-        got = self.chunks.query(query_embeddings=[[float(x) for x in vector]], n_results=k, where=self._in_scope(),
-                                include=include)
+        # A paragraph's first sentence has the same text, so the same vector, in both views; which of two tied
+        # chunks HNSW returns differs from process to process. A few more results, ordered with a tie-break,
+        # make the top k the same in every process.
+        n_results = k + TIE_SLACK
+        got = self.chunks.query(query_embeddings=[[float(x) for x in vector]], n_results=n_results,
+                                where=self._in_scope(), include=include)
         found = sorted({meta[schema.FILE] for meta in got["metadatas"][0]})
         marked: dict[str, str] = {}
         if found:
@@ -185,10 +195,12 @@ class Index:
             marked = {meta[schema.FILE]: meta[schema.DOC_HASH] for meta in marks["metadatas"] or []}
         if any(marked.get(meta[schema.FILE]) != meta[schema.DOC_HASH] for meta in got["metadatas"][0]):
             hashes = sorted({marker.doc_hash for marker in self.markers().values()})
-            got = self.chunks.query(query_embeddings=[[float(x) for x in vector]], n_results=k,
+            got = self.chunks.query(query_embeddings=[[float(x) for x in vector]], n_results=n_results,
                                     where={schema.DOC_HASH: {"$in": hashes}}, include=include)
-        return [(ChunkRecord.from_metadata(meta), 1.0 - float(distance))
-                for meta, distance in zip(got["metadatas"][0], got["distances"][0])]
+        ranked = sorted(zip(got["metadatas"][0], got["distances"][0]),
+                        key=lambda found: (found[1], found[0][schema.FILE], found[0][schema.POSITION],
+                                           found[0][schema.VIEW]))
+        return [(ChunkRecord.from_metadata(meta), 1.0 - float(distance)) for meta, distance in ranked[:k]]
 
     @_guarded
     def sentences(self, file: str, doc_hash: str) -> dict[int, ChunkRecord]:
@@ -312,8 +324,10 @@ def open_index(settings: Settings, embeddings: HasIdentity, *, create: bool = Tr
     try:
         if create:
             chunks = client.get_or_create_collection(
-                settings.collection, metadata=metadata, configuration={"hnsw": {"space": "cosine"}}
+                settings.collection, metadata=metadata,
+                configuration={"hnsw": {"space": "cosine", **SEARCH_CONFIGURATION}},
             )
+            _configure_search(chunks)
             markers = client.get_or_create_collection(f"{settings.collection}-documents", metadata=metadata)
         else:
             from chromadb.errors import NotFoundError
@@ -333,6 +347,13 @@ def open_index(settings: Settings, embeddings: HasIdentity, *, create: bool = Tr
     if not allow_model_change:
         _check(settings, chunks.metadata or {}, embeddings.identity)
     return Index(settings, client, chunks, markers)
+
+
+def _configure_search(chunks: Any) -> None:
+    """Give an index built before SEARCH_CONFIGURATION its settings (both may change after creation)."""
+    hnsw = (chunks.configuration or {}).get("hnsw") or {}
+    if any(hnsw.get(key) != value for key, value in SEARCH_CONFIGURATION.items()):
+        chunks.modify(configuration={"hnsw": SEARCH_CONFIGURATION})
 
 
 REBUILD = "rebuild with `python -m bot ingest --rebuild`"
