@@ -181,13 +181,11 @@ class Index:
         fraction of its cost (with 100k chunks the filter costs ~0.8 s, reading every marker ~50 ms;
         bench/scale.py). Otherwise the filtered query runs.
         """
-        include = ["metadatas", "distances"]
-        # A paragraph's first sentence has the same text, so the same vector, in both views; which of two tied
-        # chunks HNSW returns differs from process to process. A few more results, ordered with a tie-break,
-        # make the top k the same in every process.
-        n_results = k + TIE_SLACK
-        got = self.chunks.query(query_embeddings=[[float(x) for x in vector]], n_results=n_results,
-                                where=self._in_scope(), include=include)
+        # A few results more than k, ordered with a tie-break (TIE_SLACK): a paragraph's first sentence has the
+        # same vector in both views, and which of the two HNSW returns differs from process to process.
+        query = {"query_embeddings": [[float(x) for x in vector]], "n_results": k + TIE_SLACK,
+                 "include": ["metadatas", "distances"]}
+        got = self.chunks.query(**query, where=self._in_scope())
         found = sorted({meta[schema.FILE] for meta in got["metadatas"][0]})
         marked: dict[str, str] = {}
         if found:
@@ -195,8 +193,7 @@ class Index:
             marked = {meta[schema.FILE]: meta[schema.DOC_HASH] for meta in marks["metadatas"] or []}
         if any(marked.get(meta[schema.FILE]) != meta[schema.DOC_HASH] for meta in got["metadatas"][0]):
             hashes = sorted({marker.doc_hash for marker in self.markers().values()})
-            got = self.chunks.query(query_embeddings=[[float(x) for x in vector]], n_results=n_results,
-                                    where={schema.DOC_HASH: {"$in": hashes}}, include=include)
+            got = self.chunks.query(**query, where={schema.DOC_HASH: {"$in": hashes}})
         ranked = sorted(zip(got["metadatas"][0], got["distances"][0]),
                         key=lambda found: (found[1], found[0][schema.FILE], found[0][schema.POSITION],
                                            found[0][schema.VIEW]))
