@@ -74,6 +74,7 @@ def probe_ingest(chunks: int, folder: Path) -> None:
     embeddings.embed_documents(list(texts)[:16])  # one real batch: the model's activations count
     reused = ReusedVectors(embeddings.model)
     embeddings.embed_documents = lambda batch, show_progress=False: [reused.vector(t, texts[t]) for t in batch]
+    embeddings.embed_titled = lambda batch, title: [reused.vector(t, texts[t]) for t in batch]
     start = time.perf_counter()
     report = ingest_paths(paths, embeddings)
     print(json.dumps({"chunks": report.chunks_written, "seconds": time.perf_counter() - start,

@@ -156,15 +156,30 @@ def grow(target: int, folder: Any, reused: ReusedVectors, written: int) -> tuple
     sentence_of = {c.page_content: c.metadata["sentence_text"] for c in chunks}
     embeddings.embed_documents = lambda texts, show_progress=False: [  # type: ignore[method-assign]
         reused.vector(t, sentence_of[t]) for t in texts]
+    context_of = {(c.metadata["doc_hash"], c.metadata["position"]): c.page_content for c in chunks
+                  if c.metadata["view"] == "context"}
     start = time.perf_counter()
     for first in range(0, len(chunks), BULK):
         part = chunks[first:first + BULK]
         store.chunks.upsert(ids=[c.id for c in part], documents=[c.page_content for c in part],
-                            metadatas=[c.metadata for c in part],
+                            metadatas=[_with_titled(c, context_of, reused, sentence_of) for c in part],
                             embeddings=embeddings.embed_documents([c.page_content for c in part]))
     report = ingest(store, embeddings, paths, progress=False)  # finds every chunk in place: writes the markers
     assert report.embedded == 0 and len(report.added) == len(paths)
     return count, time.perf_counter() - start
+
+
+def _with_titled(chunk: Any, context_of: dict, reused: ReusedVectors, sentence_of: dict[str, str]) -> dict:
+    """A sentence view's metadata with its titled vector (schema.TITLED_VECTOR), as ingestion writes it: the
+    reused vector of its context view."""
+    from bot.index.schema import SENTENCE_VIEW, TITLED_HASH, TITLED_VECTOR, pack_vector
+
+    meta = dict(chunk.metadata)
+    if meta["view"] == SENTENCE_VIEW:
+        context = context_of[(meta["doc_hash"], meta["position"])]
+        meta[TITLED_VECTOR] = pack_vector(reused.vector(context, sentence_of[context]))
+        meta[TITLED_HASH] = meta["content_hash"]
+    return meta
 
 
 def copy_collection(source: str, target: str) -> None:

@@ -17,14 +17,14 @@ import hashlib
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from langchain_core.documents import Document
 
 from bot.index import ChunkRecord, Index, Marker, StoreError
 from bot.index.locks import Lease
-from bot.index.schema import CONTEXT_VIEW, SENTENCE_VIEW
+from bot.index.schema import CONTEXT_VIEW, SENTENCE_VIEW, pack_vector
 from bot.language.text import SUPPORTED_SUFFIXES, DocumentError, ParsedDocument, read_document
 from bot.model.embedding import BotEmbeddings
 
@@ -78,14 +78,15 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     chunks_written: int = 0
     chunks_deleted: int = 0
-    embedded: int = 0  # texts that went through the model
-    reused: int = 0  # vectors reused from an earlier version
+    embedded: int = 0  # chunks that went through the model
+    reused: int = 0  # chunk vectors reused from an earlier version
+    titled: int = 0  # sentences' contexts embedded with the title (schema.TITLED_VECTOR), not reused
 
     def summary(self) -> str:
         return (
             f"{len(self.added)} document(s) written, {len(self.unchanged)} unchanged, {len(self.removed)} removed; "
             f"{self.chunks_written} chunks written ({self.embedded} embedded, {self.reused} reused), "
-            f"{self.chunks_deleted} deleted"
+            f"{self.chunks_deleted} deleted; {self.titled} sentences embedded with their title"
         )
 
 
@@ -167,11 +168,13 @@ def _write_locked(index: Index, embeddings: BotEmbeddings, doc: ParsedDocument, 
     if todo:
         index.ensure_free_space(len(todo), doc.file)
     vectors = index.vectors([i for i, _ in existing])
+    titled = {r.titled_hash: r.titled_vector for _, r in existing if r.titled_vector}
     bar = None
     if progress and todo:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc=f"Embedding {doc.file}", unit="chunk", file=sys.stderr)
+    contexts = {(r.position, r.view): c.page_content for c, r in ((c, _record(c)) for c in chunks)}
     for batch in _batches(todo, index.batch_size()):
         records = [_record(c) for c in batch]
         missing = [(c, r) for c, r in zip(batch, records) if r.content_hash not in vectors]
@@ -180,6 +183,7 @@ def _write_locked(index: Index, embeddings: BotEmbeddings, doc: ParsedDocument, 
                 vectors[record.content_hash] = vector
             report.embedded += len(missing)
         report.reused += len(batch) - len(missing)
+        records = _with_titled_vectors(records, contexts, titled, embeddings, doc.title, report)
         lease.check()
         index.write_chunks(ids=[c.id for c in batch], texts=[c.page_content for c in batch], records=records,
                            vectors=[vectors[r.content_hash] for r in records])
@@ -201,6 +205,23 @@ def _write_locked(index: Index, embeddings: BotEmbeddings, doc: ParsedDocument, 
         index.delete_chunks(stale)
         report.chunks_deleted += len(stale)
     report.added.append(doc.file)
+
+
+def _with_titled_vectors(records: list[ChunkRecord], contexts: dict[tuple[int, str], str], titled: dict[str, str],
+                         embeddings: BotEmbeddings, title: str, report: IngestReport) -> list[ChunkRecord]:
+    """Sentence views get their context embedded with the document's title (schema.TITLED_VECTOR); ``titled``
+    holds the titled vectors known by hash, and gets the new ones."""
+    records = list(records)
+    sentences = {i: _sha("titled", title, contexts[(r.position, CONTEXT_VIEW)])
+                 for i, r in enumerate(records) if r.view == SENTENCE_VIEW}
+    missing = list(dict.fromkeys(h for h in sentences.values() if h not in titled))
+    texts = {h: contexts[(records[i].position, CONTEXT_VIEW)] for i, h in sentences.items()}
+    for key, vector in zip(missing, embeddings.embed_titled([texts[h] for h in missing], title)):
+        titled[key] = pack_vector(vector)
+    report.titled += len(missing)
+    for i, key in sentences.items():
+        records[i] = replace(records[i], titled_vector=titled[key], titled_hash=key)
+    return records
 
 
 def remove_document(index: Index, file: str, report: IngestReport,

@@ -60,8 +60,9 @@ def fake_vector(text: str, dimensions: int = DIMENSIONS, n: int = NGRAM) -> np.n
 
 class FakeEmbeddings(Embeddings):
     """What :class:`~bot.model.embedding.BotEmbeddings` offers the index, ingestion, retrieval and the service:
-    ``identity``, ``embed_documents``, ``embed_query``, ``embed_queries`` (one array), ``documents_embedded``,
-    ``load_in_background`` and ``loaded``. Built with the same ``settings`` argument, so it can stand in for it.
+    ``identity``, ``embed_documents``, ``embed_titled``, ``embed_query``, ``embed_queries`` (one array),
+    ``documents_embedded``, ``load_in_background`` and ``loaded``. Built with the same ``settings`` argument, so
+    it can stand in for it.
 
     The identity names the configured model too, so that another ``BOT_MODEL`` is another identity (as with the
     real model) and the index's model check can be exercised without a second model.
@@ -91,6 +92,9 @@ class FakeEmbeddings(Embeddings):
     def embed_documents(self, texts: list[str], show_progress: bool = False) -> list[list[float]]:
         self.documents_embedded += len(texts)
         return [fake_vector(text, self.dimensions).tolist() for text in texts]
+
+    def embed_titled(self, texts: list[str], title: str) -> list[list[float]]:
+        return self.embed_documents([f"{title}. {text}" for text in texts])
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_queries([text])[0].tolist()

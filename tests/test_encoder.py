@@ -47,6 +47,22 @@ def test_same_tokens_and_vectors_as_sentence_transformers(both):
     np.testing.assert_allclose(single, reference.encode("Wat is de rode lijn?", prompt_name="query"), atol=1e-5)
 
 
+@pytest.mark.slow
+def test_titled_contexts_are_embedded_with_the_title_in_the_document_prompt(both, settings):
+    from bot.model.embedding import BotEmbeddings
+
+    lean, reference = both
+    texts = ["Het kabinet praat vrijdag verder.", "De ChristenUnie noemt dit een rode lijn."]
+    expected = reference.encode(texts, prompt="title: Kabinet praat verder over migratie | text: ",
+                                normalize_embeddings=True)
+    titled = BotEmbeddings(settings).embed_titled(texts, "Kabinet praat verder over migratie")
+    np.testing.assert_allclose(titled, expected, atol=1e-5)
+    np.testing.assert_allclose(lean.encode(texts, prompt="title: Kabinet praat verder over migratie | text: ",
+                                           normalize_embeddings=True), expected, atol=1e-5)
+    assert not np.allclose(expected, reference.encode(texts, prompt_name="document", normalize_embeddings=True),
+                           atol=1e-3)  # the title changes the vectors
+
+
 @pytest.mark.slow  # reads the assembled model's configs: on a new machine the fast tier runs before the model exists
 def test_other_layouts_are_left_to_sentence_transformers(settings, tmp_path):
     assert supports(settings.model_dir)

@@ -15,7 +15,7 @@ import pytest
 
 from bot.answering.decision import DecisionModel
 from bot.answering.extractive import MAX_QUOTED_CHARS, ExtractiveAnswerer
-from bot.answering.features import FEATURES
+from bot.answering.features import CHOICE_ONLY, FEATURES
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Retriever
 from bot.answering.types import Answer, Source
@@ -80,11 +80,57 @@ def test_documents_are_split_into_sentence_and_context_views_with_their_position
 
 def test_ingesting_with_the_fake_encoder_embeds_once_and_reuses_vectors(fake_settings, docs):
     index, embeddings, _ = build(fake_settings, [docs])
-    total = sum(len(chunk_document(read_document(docs / name))) for name in ("loket.txt", "zwembad.txt"))
-    assert embeddings.documents_embedded == total == index.chunks.count()
+    chunks = sum(len(chunk_document(read_document(docs / name))) for name in ("loket.txt", "zwembad.txt"))
+    # two views per sentence, and each sentence's context once more with the title (schema.TITLED_VECTOR)
+    assert embeddings.documents_embedded == chunks + chunks // 2 and index.chunks.count() == chunks
     assert sorted(index.markers()) == ["loket.txt", "zwembad.txt"]
     again = ingest(index, embeddings, [docs], progress=False)
-    assert again.unchanged == ["loket.txt", "zwembad.txt"] and embeddings.documents_embedded == total
+    assert again.unchanged == ["loket.txt", "zwembad.txt"] and embeddings.documents_embedded == chunks + chunks // 2
+
+
+def test_each_sentence_carries_its_context_embedded_with_the_title_reused_while_title_and_context_stay(
+        fake_settings, docs):
+    index, embeddings, answerer = build(fake_settings, [docs])
+    marker = index.markers()["loket.txt"]
+    chunks = chunk_document(read_document(docs / "loket.txt"))
+    contexts = {c.metadata["position"]: c.page_content for c in chunks if c.metadata["view"] == "context"}
+    sentences = index.sentences("loket.txt", marker.doc_hash)
+    for position, record in sentences.items():
+        expected = fake_vector(f"Nieuw loket in het stadhuis. {contexts[position]}")
+        np.testing.assert_allclose(record.titled(), expected, atol=1e-3)  # float16
+    assert all(not record.titled_vector for _, record in index.stored("loket.txt") if record.view == "context")
+    # the retrieved candidates are scored against it
+    hits = answerer.retriever.retrieve("Wanneer is het loket open?")
+    query = embeddings.embed_queries(["Wanneer is het loket open?"])[0]
+    for hit in hits:
+        record = index.sentences(hit.file, hit.doc_hash)[hit.position]
+        assert hit.titled_score == pytest.approx(float(record.titled() @ query))
+
+    # one sentence edited, the last of its paragraph: its context alone is embedded with the title again
+    path = docs / "loket.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("van negen tot twaalf", "van negen tot één"),
+                    encoding="utf-8")
+    report = ingest(index, embeddings, [docs], progress=False)
+    assert report.added == ["loket.txt"] and (report.embedded, report.reused, report.titled) == (2, 6, 1)
+
+
+def test_the_titled_scores_choose_the_sentence_but_whether_to_answer_is_the_abstention_models_call():
+    def linear(features, weights, bias, threshold=0.5, **more):
+        return DecisionModel(features=features, mean=(0.0,) * len(features), scale=(1.0,) * len(features),
+                             weights=tuple(weights.get(f, 0.0) for f in features), bias=bias, threshold=threshold,
+                             **more)
+
+    answering = tuple(f for f in FEATURES if f not in CHOICE_ONLY)
+    abstention = linear(answering, {"context_score": 40.0}, -20.0)  # answers from a context score of 0.5
+    model = linear(FEATURES, {"titled_score": 40.0}, -20.0, threshold=abstention.threshold, abstention=abstention)
+    rows = np.zeros((2, len(FEATURES)))
+    rows[:, FEATURES.index("context_score")] = [0.6, 0.3]
+    rows[:, FEATURES.index("titled_score")] = [0.3, 0.9]
+    assert model.quoted(model.probabilities(rows)) == [1]  # the choice: by the titled score
+    assert model.confidence(rows) == pytest.approx(abstention.probabilities(rows[:, :len(answering)]).max())
+    assert model.confidence(rows) > model.threshold  # the best context score answers
+    rows[:, FEATURES.index("context_score")] = [0.4, 0.3]
+    assert model.confidence(rows) < model.threshold  # however high the titled score
 
 
 def test_chunks_tied_at_the_kth_place_are_chosen_by_a_tie_break_not_by_the_order_chroma_returns_them(fake_settings,

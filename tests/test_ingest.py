@@ -91,8 +91,9 @@ def test_editing_a_paragraph_changes_only_that_document(store_and_embeddings, co
     report = ingest(store, embeddings, [corpus], progress=False)
     after = snapshot(store)
     assert report.added == [SECOND_ARTICLE.name]
-    # one sentence changed: its two views, plus the context view of the sentence after it
-    assert embeddings.documents_embedded == 3
+    # one sentence changed: its two views, plus the context view of the sentence after it; and the contexts
+    # embedded with the title of both sentences (schema.TITLED_VECTOR)
+    assert (report.embedded, report.titled) == (3, 2) and embeddings.documents_embedded == 5
     unchanged = {i for i, doc in before.items() if doc == "article-nl-migratie.txt"}
     assert unchanged <= set(after)
     assert len(after) == len(before)
@@ -153,20 +154,23 @@ def test_half_ingested_document_is_not_served_and_is_completed_next_run(fresh_se
     embeddings.documents_embedded = 0
     report = ingest(store, embeddings, [corpus / SECOND_ARTICLE.name], progress=False)
     assert report.reused == 0 and report.chunks_written == len(chunk_document(doc)) - 6
-    assert embeddings.documents_embedded == len(chunk_document(doc)) - 6
+    # the titled contexts of the three sentences whose views were written (without them) are embedded too
+    assert report.titled == len(chunk_document(doc)) // 2 - 3
+    assert embeddings.documents_embedded == len(chunk_document(doc)) - 6 + report.titled
     assert store.chunks.count() == len(chunk_document(doc))
 
 
 @pytest.mark.slow
 def test_an_index_of_the_previous_schema_is_refused_and_rebuild_makes_it_usable(fresh_settings, corpus, monkeypatch):
-    """An index written by the code before schema 2 (schema "1", the model's name without its document prompt)
-    is refused with the rebuild command; `bot ingest --rebuild` rebuilds it."""
+    """An index written by the code before schema 3 (schema "2": sentence views without their titled vectors) is
+    refused with the rebuild command; `bot ingest --rebuild` rebuilds it."""
     import chromadb  # the test writes the old collections as the old code did
 
     from bot.cli import main
+    from bot.index.schema import SCHEMA_VERSION
     from bot.index.store import make_client
 
-    old = {"embedding_model": "embeddinggemma-300m", "schema": "1"}
+    old = {"embedding_model": BotEmbeddings(fresh_settings).identity, "schema": "2"}
     client = make_client(fresh_settings)
     chunks = client.get_or_create_collection(fresh_settings.collection, metadata=old,
                                              configuration={"hnsw": {"space": "cosine"}})
@@ -178,7 +182,7 @@ def test_an_index_of_the_previous_schema_is_refused_and_rebuild_makes_it_usable(
                   embeddings=[[0.0] * 768 for _ in few])
     assert isinstance(client, chromadb.api.ClientAPI)
     for create in (True, False):
-        with pytest.raises(IndexOutdatedError, match=r"index schema 1.*rebuild with `python -m bot ingest --rebuild`"):
+        with pytest.raises(IndexOutdatedError, match=r"index schema 2.*rebuild with `python -m bot ingest --rebuild`"):
             open_index(fresh_settings, embeddings, create=create)
 
     from bot import settings as settings_module
@@ -188,7 +192,8 @@ def test_an_index_of_the_previous_schema_is_refused_and_rebuild_makes_it_usable(
     assert main(["ingest", "--quiet", str(corpus / SECOND_ARTICLE.name)]) == 1  # refused, nothing written
     assert main(["ingest", "--rebuild", "--quiet", str(corpus / SECOND_ARTICLE.name)]) == 0
     index = open_index(fresh_settings, embeddings)
-    assert index.status().schema == "2" and list(index.markers()) == [SECOND_ARTICLE.name]
+    assert index.status().schema == SCHEMA_VERSION == "3" and list(index.markers()) == [SECOND_ARTICLE.name]
+    assert all(r.titled() is not None for _, r in index.stored(SECOND_ARTICLE.name) if r.view == "sentence")
 
 
 def test_an_article_without_sentences_is_refused_with_a_reason(tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bot.answering.decision import DecisionModel, committed_model
-from bot.answering.features import FEATURES, Vocabulary, WordVectors, analyse, vocabulary_words
+from bot.answering.features import CHOICE_ONLY, FEATURES, Vocabulary, WordVectors, analyse, vocabulary_words
 from bot.language.linguistics import rewrite_follow_up
 from bot.language.terms import content_terms, fold, has_type, question_type, term_in
 
@@ -137,12 +137,17 @@ def test_each_word_is_embedded_once():
     assert calls == [["gold", "medals"], ["germany"]]
 
 
-def test_the_committed_decision_model_fits_the_current_features():
+def test_the_committed_decision_model_fits_the_current_features(tmp_path):
     model = committed_model()
     assert model.features == FEATURES
     assert 0.0 < model.threshold < 1.0
     rows = np.zeros((3, len(FEATURES)))
     assert model.probabilities(rows).shape == (3,)
+    # whether to answer is decided without the signals that only choose, at the model's threshold
+    assert model.abstention is not None and model.abstention.threshold == model.threshold
+    assert model.abstention.features == tuple(f for f in FEATURES if f not in CHOICE_ONLY)
+    model.save(tmp_path / "decision.json")
+    assert DecisionModel.load(tmp_path / "decision.json") == model
 
 
 def test_a_model_fitted_on_other_features_is_refused(tmp_path):

@@ -5,7 +5,9 @@ that it carries the answer: the log-odds are a bias, a linear part and the sum o
 product's model is the trees alone (gradient boosting, fitted by ``python -m bot.eval --fit``, scikit-learn,
 leave-one-article-out for the figures; README, Evaluation); a hand-set linear part serves readable stand-ins
 (the fast tier's). The answer quotes the most probable candidate, and the runner-up too when the model nearly
-hesitates between them (RUNNER_UP_RATIO); below ``threshold`` the bot abstains. The model is committed in
+hesitates between them (RUNNER_UP_RATIO); below ``threshold`` the bot abstains. The product's model leaves that
+last call to a second model over fewer signals (``abstention``): the titled scores help choose a sentence but
+make questions the article does not answer look answered. The model is committed in
 ``decision.json``; scoring needs numpy only.
 """
 
@@ -69,6 +71,9 @@ class DecisionModel:
     runner_up_ratio: float = RUNNER_UP_RATIO  # quote the runner-up too from this share of the best probability
     trees: Trees | None = None  # their sum, times learning_rate, adds to the log-odds
     learning_rate: float = 0.0
+    # When set, whether to answer is this model's call, over its own (fewer) signals, at ``threshold``; this one
+    # only chooses what to quote (features.CHOICE_ONLY).
+    abstention: DecisionModel | None = None
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         if not len(rows):
@@ -79,6 +84,15 @@ class DecisionModel:
         if self.trees is not None:
             z = z + self.learning_rate * self.trees.total(rows)
         return 1.0 / (1.0 + np.exp(-z))
+
+    def confidence(self, rows: np.ndarray) -> float:
+        """The probability that the best candidate answers, as abstaining reads it (below ``threshold``)."""
+        if not len(rows):
+            return 0.0
+        if self.abstention is not None:
+            columns = [self.features.index(f) for f in self.abstention.features]
+            return self.abstention.confidence(rows[:, columns])
+        return float(self.probabilities(rows).max())
 
     def quoted(self, probabilities: np.ndarray) -> list[int]:
         """The candidates an answer quotes, most probable first (whether to abstain is apart: ``threshold``)."""
@@ -96,13 +110,18 @@ class DecisionModel:
     @classmethod
     def load(cls, path: Path = DECISION_FILE) -> DecisionModel:
         """The committed model; one fitted on other signals than today's (a stale file) is refused."""
-        data = json.loads(path.read_text(encoding="utf-8"))
-        trees = data.pop("trees", None)
-        model = cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()},
-                    trees=Trees(**{key: tuple(map(tuple, value)) for key, value in trees.items()}) if trees else None)
+        model = cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         if model.features != FEATURES:
             raise ValueError(f"{path.name} was fitted on other features: refit with python -m bot.eval --fit")
         return model
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DecisionModel:
+        data = dict(data)
+        trees, abstention = data.pop("trees", None), data.pop("abstention", None)
+        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in data.items()},
+                   trees=Trees(**{key: tuple(map(tuple, value)) for key, value in trees.items()}) if trees else None,
+                   abstention=cls.from_dict(abstention) if abstention else None)
 
 
 @lru_cache(maxsize=1)

@@ -23,8 +23,11 @@ FEATURES = (
     "context_score", "sentence_score", "behind_best", "best_margin", "reciprocal_rank",
     "terms_covered", "terms_covered_sentence", "terms_soft", "terms_soft_min",
     "typed", "type_mismatch", "type_mismatch_pair", "names_missing", "leans_on_previous",
-    "in_followed_document", "next_to_followed_passage",
+    "in_followed_document", "next_to_followed_passage", "titled_score", "titled_behind_best",
 )
+# Signals that choose among the candidates but never decide whether to answer: with the article's title in every
+# sentence's vector, a question the article touches without answering looks answered (README, Evaluation).
+CHOICE_ONLY = ("titled_score", "titled_behind_best")
 
 
 @dataclass
@@ -120,6 +123,7 @@ def feature_rows(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) ->
         return np.zeros((0, len(FEATURES)))
     scores = [c.hit.context_score for c in candidates]
     best = max(scores)
+    best_titled = max(c.hit.titled_score for c in candidates)
     margin = best - (sorted(scores, reverse=True)[1] if len(scores) > 1 else 0.0)
     rows = []
     for rank, candidate in enumerate(candidates):
@@ -141,6 +145,7 @@ def feature_rows(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) ->
             float(any(hit.file == file for file, _ in analysis.follows)),
             float(any(hit.file == file and abs(hit.paragraph - paragraph) <= 1
                       for file, paragraph in analysis.follows)),
+            hit.titled_score, hit.titled_score - best_titled,
         ])
     return np.asarray(rows, dtype=float)
 

@@ -3,7 +3,8 @@
 Sentences are ranked by their *context* view (the sentence after the one before it, or after the
 heading above it): a sentence alone is often ambiguous ("Voor de ChristenUnie is dit een rode lijn"),
 and a headline says what the lead paragraph is about. The *sentence* view scores each sentence on its
-own, which decides whether the sentence before it belongs in the answer.
+own, which decides whether the sentence before it belongs in the answer. The *titled* score (the context
+embedded with its article's title) helps choose among the candidates, never to find them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from bot.index import ChunkRecord, Index
 from bot.index.schema import CONTEXT_VIEW
@@ -30,6 +33,7 @@ class Hit:
     doc_hash: str
     context_score: float
     sentence_score: float
+    titled_score: float = 0.0  # the question against the context embedded with the title (schema.TITLED_VECTOR)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -88,7 +92,14 @@ class Retriever:
                 hit.context_score = floor["context"]
             if hit.sentence_score < 0:
                 hit.sentence_score = floor["sentence"]
+            hit.titled_score = self._titled_score(hit, query)
         return sorted(hits.values(), key=lambda h: (h.context_score, h.sentence_score), reverse=True)
+
+    def _titled_score(self, hit: Hit, query: Sequence[float]) -> float:
+        """Read from the sentence views that neighbours() needs anyway (one read per document version)."""
+        record = self._sentences_of(hit.file, hit.doc_hash).get(hit.position)
+        titled = record.titled() if record is not None else None
+        return float(titled @ np.asarray(query, dtype=float)) if titled is not None else hit.context_score
 
     def titles(self) -> list[str]:
         """Titles of every completely ingested document (read when needed: an abstention, an unknown name)."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from bot.answering.decision import RUNNER_UP_RATIO, DecisionModel, Trees
 from bot.answering.extractive import Deliberation, ExtractiveAnswerer
-from bot.answering.features import FEATURES
+from bot.answering.features import CHOICE_ONLY, FEATURES
 from bot.eval.scoring import keys_match
 from bot.eval.sets import Question, QuestionSet
 from bot.language.linguistics import rewrite_follow_up
@@ -87,7 +87,8 @@ def _choices(model: DecisionModel, items: Sequence[Labelled]) -> list[tuple[Labe
         if not len(probabilities):
             choices.append((item, False, 0.0))
             continue
-        choices.append((item, bool(item.labels[model.quoted(probabilities)].any()), float(probabilities.max())))
+        choices.append((item, bool(item.labels[model.quoted(probabilities)].any()),
+                        model.confidence(item.deliberation.rows)))
     return choices
 
 
@@ -108,19 +109,31 @@ def fit(items: Sequence[Labelled], features: tuple[str, ...] = FEATURES, runner_
         answer_weight: float = ANSWER_WEIGHT) -> DecisionModel:
     """The decision model fitted on labelled candidates: ``features`` names the columns of their rows (all of
     FEATURES for the product; fewer for an ablation, bot/eval/study.py). The other settings are the product's
-    unless a study varies them."""
+    unless a study varies them. With signals of CHOICE_ONLY among them, two models are fitted: one over every
+    signal that chooses the candidate, and one without those that decides whether to answer (its threshold)."""
+    items = [i for i in items if len(i.deliberation.rows)]
+    answering = [c for c, name in enumerate(features) if name not in CHOICE_ONLY]
+    if len(answering) < len(features):  # the choice over every signal; whether to answer over the others
+        abstention = fit([replace(i, deliberation=replace(i.deliberation, rows=i.deliberation.rows[:, answering]))
+                          for i in items], tuple(features[c] for c in answering), runner_up_ratio, answer_weight)
+        return replace(_boosted(items, features, runner_up_ratio), threshold=abstention.threshold,
+                       abstention=abstention)
+    model = _boosted(items, features, runner_up_ratio)
+    return replace(model, threshold=_threshold(model, items, answer_weight))
+
+
+def _boosted(items: Sequence[Labelled], features: tuple[str, ...], runner_up_ratio: float) -> DecisionModel:
     from sklearn.ensemble import GradientBoostingClassifier
 
-    rows = np.vstack([i.deliberation.rows for i in items if len(i.deliberation.rows)])
-    labels = np.concatenate([i.labels for i in items if len(i.deliberation.rows)])
+    rows = np.vstack([i.deliberation.rows for i in items])
+    labels = np.concatenate([i.labels for i in items])
     grown = [tree.tree_ for seed in range(SEEDS)
              for tree in GradientBoostingClassifier(**BOOSTING, random_state=seed).fit(rows, labels).estimators_[:, 0]]
     prior = labels.mean()
     zeros = (0.0,) * len(features)
-    model = DecisionModel(features=features, mean=zeros, scale=(1.0,) * len(features), weights=zeros,
-                          bias=float(np.log(prior / (1 - prior))), threshold=0.5, runner_up_ratio=runner_up_ratio,
-                          trees=_trees(grown), learning_rate=BOOSTING["learning_rate"] / SEEDS)
-    return replace(model, threshold=_threshold(model, items, answer_weight))
+    return DecisionModel(features=features, mean=zeros, scale=(1.0,) * len(features), weights=zeros,
+                         bias=float(np.log(prior / (1 - prior))), threshold=0.5, runner_up_ratio=runner_up_ratio,
+                         trees=_trees(grown), learning_rate=BOOSTING["learning_rate"] / SEEDS)
 
 
 def _trees(grown: Sequence) -> Trees:

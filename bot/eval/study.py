@@ -31,6 +31,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "cross-lingual word coverage": ("terms_soft", "terms_soft_min"),
     "question type vs evidence type": ("typed", "type_mismatch", "type_mismatch_pair"),
     "the followed passage": ("in_followed_document", "next_to_followed_passage"),
+    "the titled scores (choosing only)": ("titled_score", "titled_behind_best"),
 }
 
 
@@ -42,6 +43,9 @@ class Masked:
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         return self.model.probabilities(rows[:, self.columns]) if len(rows) else np.zeros(0)
+
+    def confidence(self, rows: np.ndarray) -> float:
+        return self.model.confidence(rows[:, self.columns]) if len(rows) else 0.0
 
     def quoted(self, probabilities: np.ndarray) -> list[int]:
         return self.model.quoted(probabilities)
@@ -61,7 +65,7 @@ def _masked_fit(columns: Sequence[int]) -> Callable[[Sequence[Labelled]], Masked
 def _shown(model, item: Labelled) -> tuple[bool, bool]:
     """(right, abstained) of one question under a decision: right when a candidate its answer quotes is."""
     probabilities = model.probabilities(item.deliberation.rows)
-    if not len(probabilities) or probabilities.max() < model.threshold:
+    if not len(probabilities) or model.confidence(item.deliberation.rows) < model.threshold:
         return False, True
     if item.question.abstain:
         return False, False

@@ -2,7 +2,8 @@
 
 Two collections:
 - ``<collection>``: one record per sentence and view (``sentence``: the sentence alone; ``context``: the
-  sentence after its preceding sentence or heading), described by a :class:`ChunkRecord`.
+  sentence after its preceding sentence or heading), described by a :class:`ChunkRecord`. The sentence view's
+  record also carries the context embedded with the document's title (TITLED_VECTOR), for ranking.
 - ``<collection>-documents``: one :class:`Marker` per *completely* ingested document version. A document's
   chunks are written first and its marker last, so readers only trust chunks whose ``doc_hash`` has a
   marker: a killed ingestion never serves half a document.
@@ -12,11 +13,16 @@ The chunk collection's own metadata records the schema version and the embedding
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-# Schema 2: the model identity includes its document prompt. Schema 1 indexes are refused (rebuild).
-SCHEMA_VERSION = "2"
+import numpy as np
+
+# Schema 2: the model identity includes its document prompt. Schema 3: a sentence view carries its titled vector
+# (TITLED_VECTOR). Older indexes are refused (rebuild).
+SCHEMA_VERSION = "3"
 
 # Collection metadata.
 SCHEMA_KEY = "schema"
@@ -34,6 +40,10 @@ DOC_HASH = "doc_hash"
 CONTENT_HASH = "content_hash"
 PASSAGE = "passage"
 SENTENCE_TEXT = "sentence_text"
+# The sentence's context view embedded with its document's title in the document prompt (``title: {title} |
+# text: ``), as float16 in base64: ranks a question's candidates, never searched (bot/answering/retrieval.py).
+TITLED_VECTOR = "titled_vector"
+TITLED_HASH = "titled_hash"  # of the title and the context embedded: equal hashes share a titled vector
 CHUNKS = "chunks"
 PARAGRAPHS = "paragraphs"
 MODEL = "model"
@@ -67,16 +77,32 @@ class ChunkRecord:
     content_hash: str  # of view and embedded text: equal hashes share a vector
     passage: str  # the paragraph
     sentence_text: str
+    titled_vector: str = ""  # the sentence view's only (TITLED_VECTOR); "" for the context view
+    titled_hash: str = ""
 
     def metadata(self) -> dict[str, Any]:
-        return {key: getattr(self, field) for field, key in _CHUNK_KEYS.items()}
+        meta = {key: getattr(self, field) for field, key in _CHUNK_KEYS.items()}
+        if self.titled_vector:
+            meta[TITLED_VECTOR], meta[TITLED_HASH] = self.titled_vector, self.titled_hash
+        return meta
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> ChunkRecord:
         values = {field: meta[key] for field, key in _CHUNK_KEYS.items()}
         for number in ("paragraph", "sentence", "position"):
             values[number] = int(values[number])
-        return cls(**values)
+        return cls(**values, titled_vector=str(meta.get(TITLED_VECTOR, "")), titled_hash=str(meta.get(TITLED_HASH, "")))
+
+    def titled(self) -> np.ndarray | None:
+        """The titled vector (see TITLED_VECTOR), or None when the record has none."""
+        if not self.titled_vector:
+            return None
+        return np.frombuffer(base64.b64decode(self.titled_vector), dtype=np.float16).astype(float)
+
+
+def pack_vector(vector: Sequence[float]) -> str:
+    """A vector as TITLED_VECTOR stores it: float16, base64 (a cosine loses less than 1e-3)."""
+    return base64.b64encode(np.asarray(vector, dtype=np.float16).tobytes()).decode("ascii")
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,25 @@ class BotEmbeddings(Embeddings):
         self.documents_embedded += len(texts)
         return vectors.tolist()
 
+    def embed_titled(self, texts: list[str], title: str) -> list[list[float]]:
+        """Documents embedded with their title in the document prompt: EmbeddingGemma's ``title: none | text: ``
+        becomes ``title: {title} | text: `` (its model card's advice); a model without that prompt reads the title
+        as the text's first sentence."""
+        if not texts:
+            return []
+        prompt = (self.model.prompts or {}).get("document") or ""
+        kwargs: dict[str, Any] = {}
+        if "title: none" in prompt:
+            kwargs["prompt"] = prompt.replace("title: none", f"title: {title}", 1)
+        else:
+            texts = [f"{title}. {text}" for text in texts]
+            if prompt:
+                kwargs["prompt_name"] = "document"
+        vectors = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, **kwargs)
+        self.documents_embedded += len(texts)
+        return vectors.tolist()
+
     def embed_query(self, text: str) -> list[float]:
         return self.embed_queries([text])[0].tolist()
 
