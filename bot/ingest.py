@@ -174,7 +174,7 @@ def _write_locked(index: Index, embeddings: BotEmbeddings, doc: ParsedDocument, 
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc=f"Embedding {doc.file}", unit="chunk", file=sys.stderr)
-    contexts = {(r.position, r.view): c.page_content for c, r in ((c, _record(c)) for c in chunks)}
+    contexts = {c.metadata["position"]: c.page_content for c in chunks if c.metadata["view"] == CONTEXT_VIEW}
     for batch in _batches(todo, index.batch_size()):
         records = [_record(c) for c in batch]
         missing = [(c, r) for c, r in zip(batch, records) if r.content_hash not in vectors]
@@ -207,21 +207,17 @@ def _write_locked(index: Index, embeddings: BotEmbeddings, doc: ParsedDocument, 
     report.added.append(doc.file)
 
 
-def _with_titled_vectors(records: list[ChunkRecord], contexts: dict[tuple[int, str], str], titled: dict[str, str],
+def _with_titled_vectors(records: list[ChunkRecord], contexts: dict[int, str], titled: dict[str, str],
                          embeddings: BotEmbeddings, title: str, report: IngestReport) -> list[ChunkRecord]:
-    """Sentence views get their context embedded with the document's title (schema.TITLED_VECTOR); ``titled``
-    holds the titled vectors known by hash, and gets the new ones."""
-    records = list(records)
-    sentences = {i: _sha("titled", title, contexts[(r.position, CONTEXT_VIEW)])
-                 for i, r in enumerate(records) if r.view == SENTENCE_VIEW}
-    missing = list(dict.fromkeys(h for h in sentences.values() if h not in titled))
-    texts = {h: contexts[(records[i].position, CONTEXT_VIEW)] for i, h in sentences.items()}
-    for key, vector in zip(missing, embeddings.embed_titled([texts[h] for h in missing], title)):
+    """Sentence views get their context (``contexts``, by position) embedded with the document's title
+    (schema.TITLED_VECTOR); ``titled`` holds the titled vectors known by hash, and gets the new ones."""
+    keys = {i: _sha("titled", title, contexts[r.position]) for i, r in enumerate(records) if r.view == SENTENCE_VIEW}
+    missing = {key: contexts[records[i].position] for i, key in keys.items() if key not in titled}
+    for key, vector in zip(missing, embeddings.embed_titled(list(missing.values()), title)):
         titled[key] = pack_vector(vector)
     report.titled += len(missing)
-    for i, key in sentences.items():
-        records[i] = replace(records[i], titled_vector=titled[key], titled_hash=key)
-    return records
+    return [replace(r, titled_vector=titled[keys[i]], titled_hash=keys[i]) if i in keys else r
+            for i, r in enumerate(records)]
 
 
 def remove_document(index: Index, file: str, report: IngestReport,

@@ -85,14 +85,15 @@ class DecisionModel:
             z = z + self.learning_rate * self.trees.total(rows)
         return 1.0 / (1.0 + np.exp(-z))
 
-    def confidence(self, rows: np.ndarray) -> float:
-        """The probability that the best candidate answers, as abstaining reads it (below ``threshold``)."""
+    def confidence(self, rows: np.ndarray, probabilities: np.ndarray | None = None) -> float:
+        """The probability that the best candidate answers, as abstaining reads it (below ``threshold``).
+        ``probabilities``: this model's for these rows, when the caller has them already."""
         if not len(rows):
             return 0.0
         if self.abstention is not None:
             columns = [self.features.index(f) for f in self.abstention.features]
             return self.abstention.confidence(rows[:, columns])
-        return float(self.probabilities(rows).max())
+        return float((self.probabilities(rows) if probabilities is None else probabilities).max())
 
     def quoted(self, probabilities: np.ndarray) -> list[int]:
         """The candidates an answer quotes, most probable first (whether to abstain is apart: ``threshold``)."""

@@ -104,7 +104,7 @@ class ExtractiveAnswerer:
         probabilities = self.decision.probabilities(deliberation.rows)
         quoted = self.decision.quoted(probabilities)
         chosen = quoted[0]
-        if self.decision.confidence(deliberation.rows) < self.decision.threshold:
+        if self.decision.confidence(deliberation.rows, probabilities) < self.decision.threshold:
             return self._abstain(question, language, self._unmentioned(question, hits), self.retriever.titles())
         best = hits[chosen]
         hits = [best, *(h for h in hits if h is not best)]

@@ -88,7 +88,7 @@ def _choices(model: DecisionModel, items: Sequence[Labelled]) -> list[tuple[Labe
             choices.append((item, False, 0.0))
             continue
         choices.append((item, bool(item.labels[model.quoted(probabilities)].any()),
-                        model.confidence(item.deliberation.rows)))
+                        model.confidence(item.deliberation.rows, probabilities)))
     return choices
 
 

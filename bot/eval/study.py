@@ -44,8 +44,8 @@ class Masked:
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         return self.model.probabilities(rows[:, self.columns]) if len(rows) else np.zeros(0)
 
-    def confidence(self, rows: np.ndarray) -> float:
-        return self.model.confidence(rows[:, self.columns]) if len(rows) else 0.0
+    def confidence(self, rows: np.ndarray, probabilities: np.ndarray | None = None) -> float:
+        return self.model.confidence(rows[:, self.columns], probabilities) if len(rows) else 0.0
 
     def quoted(self, probabilities: np.ndarray) -> list[int]:
         return self.model.quoted(probabilities)
@@ -65,7 +65,7 @@ def _masked_fit(columns: Sequence[int]) -> Callable[[Sequence[Labelled]], Masked
 def _shown(model, item: Labelled) -> tuple[bool, bool]:
     """(right, abstained) of one question under a decision: right when a candidate its answer quotes is."""
     probabilities = model.probabilities(item.deliberation.rows)
-    if not len(probabilities) or model.confidence(item.deliberation.rows) < model.threshold:
+    if not len(probabilities) or model.confidence(item.deliberation.rows, probabilities) < model.threshold:
         return False, True
     if item.question.abstain:
         return False, False
