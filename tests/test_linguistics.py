@@ -50,6 +50,30 @@ def test_person_names():
     assert person_names("Vicepremier Carola Schouten (ChristenUnie) gaf aan") == ["Carola Schouten"]
 
 
+def test_a_word_that_starts_the_sentence_before_a_name_is_not_part_of_it():
+    # "In Amsterdam" and "Bij Shell" were once taken for persons, and "she" became "In Amsterdam"
+    assert person_names("In Amsterdam daalde het tekort. Bij Shell is men blij.") == []
+    assert person_names("Volgens Mark Rutte is het zo. In Hugo de Jonges plan staat het.") == ["Mark Rutte",
+                                                                                          "Hugo de Jonges"]
+    assert person_names("reden boeren naar het huis van Van der Wal. Van der Wal zei niets.") == ["Van der Wal"] * 2
+    history = [{"role": "user", "content": "Who is the education alderman in Amsterdam?"},
+               {"role": "assistant", "content": "...", "evidence": [
+                   "In Amsterdam daalde het tekort.", "Wethouder Marjolein Moorman zei dat het beter gaat."]}]
+    assert rewrite_follow_up("What did she say about spending?", history) == (
+        "What did Marjolein Moorman say about spending?")
+
+
+def test_the_dutch_verb_zijn_is_no_pronoun():
+    history = [{"role": "user", "content": "Hoeveel mensen werken er bij Philips in Nederland?"},
+               {"role": "assistant", "content": "...", "evidence": ["Bij Philips Nederland werken 4000 mensen."]}]
+    # the verb: nothing is replaced, the topic is carried over for "dat"
+    assert rewrite_follow_up("En hoeveel zijn dat er wereldwijd?", history) == (
+        "En hoeveel zijn dat er wereldwijd? (Hoeveel mensen werken er bij Philips in Nederland?)")
+    # the possessive before a noun still points at a person
+    assert rewrite_follow_up("Wat is zijn mening?", [{"role": "user", "content": "Wie is Frans van Houten?"}]) == (
+        "Wat is Frans van Houten mening?")
+
+
 def test_follow_up_pronoun_resolves_to_the_last_person_named():
     history = [
         {"role": "user", "content": "Who is Carola Schouten?"},
@@ -70,3 +94,12 @@ def test_question_without_pronoun_or_history_is_unchanged():
 def test_language_of_question():
     assert language_of("Wat is de rode lijn van de ChristenUnie?") == "nl"
     assert language_of("What is the ChristenUnie's red line?") == "en"
+
+
+def test_a_question_too_short_to_stand_alone_carries_the_topic_over():
+    history = [{"role": "user", "content": "Met welk nummer won Zwitserland?"}]
+    assert rewrite_follow_up("Wie zong het?", history) == "Wie zong het? (Met welk nummer won Zwitserland?)"
+    assert rewrite_follow_up("En in 2021?", history) == "En in 2021? (Met welk nummer won Zwitserland?)"
+    # a question that says what it is about stands alone
+    assert rewrite_follow_up("Wat vindt de VVD van het plan?", history) == "Wat vindt de VVD van het plan?"
+    assert rewrite_follow_up("Hoe oud is Rutte?", history) == "Hoe oud is Rutte?"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.language.terms import content_terms
+
 WORD = re.compile(r"[\w][\w'’-]*", re.UNICODE)
 
 _DUTCH = set("""de het een en van is dat die niet op te zijn voor met er wat wie waar wanneer waarom hoe welke
@@ -25,6 +27,11 @@ _ANAPHOR_WINDOW = 5
 # Question words that stand for a person mentioned earlier.
 _PERSON_PRONOUNS = {"she", "he", "her", "him", "his", "zij", "ze", "hij", "haar", "hem", "zijn"}
 _NAME_PARTICLES = {"de", "van", "der", "den", "ten", "ter", "te", "la", "le", "von"}
+
+# Words that start a sentence before a name without being part of it: "In Amsterdam ...", "Bij Shell ...",
+# "Volgens Rutte ..."; a particle ("Van der Wal") is part of it.
+_BEFORE_NAMES = (_DUTCH | _ENGLISH | set("""in na tijdens sinds namens tegen zonder onder tussen volgens binnen buiten
+during since under between against without within across also ook toen nu""".split())) - _NAME_PARTICLES
 
 # Capitalised for grammar, not because they are names.
 _NOT_NAMES = set("""monday tuesday wednesday thursday friday saturday sunday january february march april may
@@ -121,15 +128,17 @@ def person_names(text: str) -> list[str]:
     """Runs of two or more capitalised words, particles allowed inside: 'Hugo de Jonge', 'Sigrid Kaag'.
 
     A run starts no earlier than a sentence's second word when it has three or more words, so that
-    'Vicepremier Carola Schouten' at a sentence start yields 'Carola Schouten'.
+    'Vicepremier Carola Schouten' at a sentence start yields 'Carola Schouten'. Function words before a name
+    are not part of it: 'In Amsterdam' is no person, 'Volgens Mark Rutte' yields 'Mark Rutte'.
     """
     people: list[str] = []
     for match in _PERSON.finditer(text):
         parts = match.group("name").split()
-        if parts[0].lower() in _NOT_NAMES:
+        leading = len(parts)
+        while parts and (parts[0].lower() in _NOT_NAMES or parts[0].lower() in _BEFORE_NAMES):
             parts = parts[1:]
         at_start = not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".!?«\"'(:"
-        if at_start and len(parts) >= 3:
+        if at_start and len(parts) >= 3 and len(parts) == leading and parts[0].lower() not in _NAME_PARTICLES:
             parts = parts[1:]
         if len(parts) >= 2 and not all(p.isupper() for p in parts):
             people.append(" ".join(parts))
@@ -148,9 +157,10 @@ def rewrite_follow_up(question: str, history: Sequence[dict] | None) -> str:
 
     A person pronoun becomes the most recent person named: "What did she say after the meeting?" after
     "Who is Carola Schouten?" becomes "What did Carola Schouten say after the meeting?". Another pointer
-    (it, that, there, they, dat, daar…), or a person pronoun when no person fits, carries the previous turn's
-    topic over: the question the previous answer answered is added in brackets, so that retrieval looks where
-    the conversation was ("When did it close? (Which exhibition broke the visitor record?)").
+    (it, that, there, they, dat, daar…), a person pronoun when no person fits, or a question too short to stand
+    alone carries the previous turn's topic over: the question the previous answer answered is added in
+    brackets, so that retrieval looks where the conversation was ("When did it close? (Which exhibition broke
+    the visitor record?)").
 
     ``history``: turns as :func:`bot.answering.history.normalise_history` gives them; an assistant turn with
     ``evidence`` is read from those sentences, one without from its text. Returns the question unchanged
@@ -159,16 +169,33 @@ def rewrite_follow_up(question: str, history: Sequence[dict] | None) -> str:
     if not history:
         return question
     tokens = words(question)
+    tokens = [t for i, t in enumerate(tokens) if not _is_verb_zijn(tokens, i)]
     pronoun = next((t for t in tokens if t.lower() in _PERSON_PRONOUNS), None)
     person = _last_person(history) if pronoun is not None and not person_names(question) else None
     if person is not None:
         replacement = person + ("'s" if pronoun.lower() in {"his", "her"} and _is_possessive(tokens, pronoun) else "")
         return re.sub(r"\b" + re.escape(pronoun) + r"\b", replacement, question, count=1)
-    if any(t.lower() in _POINTERS for t in tokens):
+    if any(t.lower() in _POINTERS for t in tokens) or _elliptical(question, tokens):
         topic = _last_topic(history)
         if topic and topic.lower() not in question.lower():
             return f"{question} ({topic})"
     return question
+
+
+def _elliptical(question: str, tokens: list[str]) -> bool:
+    """Too little to stand alone: it ends on the pronoun "het" ("Wie zong het?"), or it has at most one content
+    word and no name ("Who won?", "En wereldwijd?")."""
+    return (bool(tokens) and tokens[-1].lower() == "het") or (len(content_terms(question)) <= 1
+                                                               and not names_in(question))
+
+
+def _is_verb_zijn(tokens: list[str], index: int) -> bool:
+    """Dutch "zijn" is "his" before a noun ("zijn mening") and the verb "to be" otherwise: at the end, before a
+    function word ("Hoeveel zijn dat er?") or before a participle or infinitive ("zijn ontslagen")."""
+    if tokens[index].lower() != "zijn":
+        return False
+    following = tokens[index + 1].lower() if index + 1 < len(tokens) else ""
+    return not following or following in _DUTCH or following.startswith("ge") or following.endswith("en")
 
 
 def _last_person(history: Sequence[dict]) -> str | None:
