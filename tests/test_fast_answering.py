@@ -376,7 +376,7 @@ def test_two_facts_from_two_places_are_both_quoted_in_reading_order_each_with_it
                      "In Haarlem waaiden veel bomen om.\n\n"
                      "Rond half twee trok het KNMI code rood weer in.\n", encoding="utf-8")
     index, embeddings, best_only = build(fake_settings, [storm])
-    question = "Wanneer gaf het KNMI code rood af en wanneer trok het KNMI code rood in?"
+    question = "Wanneer gaf het KNMI code rood af, wanneer trok het KNMI code rood in?"  # one question to the answerer
     assert len(quoted(best_only.answer(question).text)) == 1
 
     both = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings,
@@ -388,3 +388,21 @@ def test_two_facts_from_two_places_are_both_quoted_in_reading_order_each_with_it
     assert set(cited) == {1, 3}
     assert a.text.endswith(f"«Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland.» [{cited[1]}] "
                            f"«Rond half twee trok het KNMI code rood weer in.» [{cited[3]}]")
+
+
+def test_a_question_that_asks_two_things_quotes_the_answer_to_each_or_answers_as_one_question(fake_settings,
+                                                                                              tmp_path):
+    storm = tmp_path / "storm.txt"
+    storm.write_text("Storm\n\nHet KNMI gaf kort voor acht uur code rood af voor Noord-Holland.\n\n"
+                     "In Haarlem waaiden veel bomen om.\n\n"
+                     "Rond half twee trok het KNMI code rood weer in.\n", encoding="utf-8")
+    _, _, best_only = build(fake_settings, [storm])  # quotes one candidate per question
+    question = "Wanneer gaf het KNMI code rood af voor Noord-Holland en wanneer trok het KNMI code rood weer in?"
+    a = best_only.answer(question)
+    assert not a.abstained and a.question == question
+    assert quoted(a.text) == ["Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland.",
+                              "Rond half twee trok het KNMI code rood weer in."]
+    assert {s.paragraph for s in a.sources if s.cited} == {1, 3}
+    # no half answers: a part the bot would abstain on (no Rutte here) sends the whole question back as one
+    assert best_only.answer("Wanneer gaf het KNMI code rood af en wanneer sprak Rutte?").abstained
+

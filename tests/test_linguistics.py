@@ -7,6 +7,7 @@ from bot.language.linguistics import (
     name_groups,
     names_in,
     person_names,
+    question_parts,
     rewrite_follow_up,
 )
 
@@ -103,3 +104,20 @@ def test_a_question_too_short_to_stand_alone_carries_the_topic_over():
     # a question that says what it is about stands alone
     assert rewrite_follow_up("Wat vindt de VVD van het plan?", history) == "Wat vindt de VVD van het plan?"
     assert rewrite_follow_up("Hoe oud is Rutte?", history) == "Hoe oud is Rutte?"
+
+
+
+def test_a_question_that_asks_two_things_is_two_questions_the_second_about_the_first():
+    assert question_parts("Who won the contest, and in which city was it held?") == [
+        "Who won the contest?", "In which city was it held? (Who won the contest?)"]
+    assert question_parts("Hoeveel omzet haalde Philips in 2022 en hoeveel in het vierde kwartaal?") == [
+        "Hoeveel omzet haalde Philips in 2022?",
+        "Hoeveel in het vierde kwartaal? (Hoeveel omzet haalde Philips in 2022?)"]
+    # a second question that stands alone keeps to itself
+    assert question_parts("Wanneer begon de zaak en op welke datum volgde de uitspraak van het hof?") == [
+        "Wanneer begon de zaak?", "Op welke datum volgde de uitspraak van het hof?"]
+    # "and" between two names, or two things of one question, is one question
+    assert question_parts("What did GroenLinks and the PVV say?") == []
+    assert question_parts("Which rose faster in 2025, rents or food prices?") == []
+    assert question_parts("Who won?") == []
+

@@ -26,7 +26,13 @@ from bot.answering.history import History, followed_passages, normalise_history
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, Source, clean_question
-from bot.language.linguistics import language_of, leans_on_antecedent, name_groups, rewrite_follow_up
+from bot.language.linguistics import (
+    language_of,
+    leans_on_antecedent,
+    name_groups,
+    question_parts,
+    rewrite_follow_up,
+)
 from bot.language.terms import fold, term_in
 from bot.model.embedding import BotEmbeddings
 from bot.settings import Settings
@@ -71,8 +77,26 @@ class ExtractiveAnswerer:
         turns = normalise_history(history)
         understood = rewrite_follow_up(question, turns)
         language = language_of(question)
-        return self.compose(understood, language,
-                            self.deliberate(understood, followed_passages(question, understood, turns)))
+        follows = followed_passages(question, understood, turns)
+        parts = question_parts(understood)
+        if parts:  # "Who won, and where was it held?": both parts answered, or the whole question as one
+            answered = self._answer_in_parts(understood, language, parts, follows)
+            if answered is not None:
+                return answered
+        return self.compose(understood, language, self.deliberate(understood, follows))
+
+    def _answer_in_parts(self, question: str, language: str, parts: Sequence[str],
+                         follows: Sequence[tuple[str, int]]) -> Answer | None:
+        """Each part answered on its own, quoted together; None when a part would abstain."""
+        chosen = [self._evidence(self.deliberate(part, follows)) for part in parts]
+        if any(c is None for c in chosen):
+            return None
+        evidence, hits = chosen[0]
+        for more_evidence, more_hits in chosen[1:]:
+            evidence = self._joined(evidence, more_evidence)
+            seen = {h.key for h in hits}
+            hits = [*hits, *(h for h in more_hits if h.key not in seen)]
+        return self._answered(question, language, evidence, hits)
 
     def deliberate(self, question: str, follows: Sequence[tuple[str, int]] = ()) -> Deliberation:
         """Retrieve candidates for the question and compute their signals (one model call). ``follows``: for a
@@ -97,23 +121,34 @@ class ExtractiveAnswerer:
         return previous.text if previous is not None and previous.paragraph == hit.paragraph else ""
 
     def compose(self, question: str, language: str, deliberation: Deliberation) -> Answer:
-        say = PHRASES[language]
-        hits = deliberation.hits
-        if not hits:
-            return Answer(text=say["empty"], sources=[], abstained=True, question=question, language=language)
+        if not deliberation.hits:
+            return Answer(text=PHRASES[language]["empty"], sources=[], abstained=True, question=question,
+                          language=language)
+        chosen = self._evidence(deliberation)
+        if chosen is None:
+            return self._abstain(question, language, self._unmentioned(question, deliberation.hits),
+                                 self.retriever.titles())
+        return self._answered(question, language, *chosen)
+
+    def _evidence(self, deliberation: Deliberation) -> tuple[list[Hit], list[Hit]] | None:
+        """What the answer quotes and the candidates, the chosen one first; None when the bot abstains."""
+        if not deliberation.hits:
+            return None
         probabilities = self.decision.probabilities(deliberation.rows)
         quoted = self.decision.quoted(probabilities)
-        chosen = quoted[0]
         if self.decision.confidence(deliberation.rows, probabilities) < self.decision.threshold:
-            return self._abstain(question, language, self._unmentioned(question, hits), self.retriever.titles())
-        best = hits[chosen]
-        hits = [best, *(h for h in hits if h is not best)]
+            return None
+        best = deliberation.hits[quoted[0]]
+        hits = [best, *(h for h in deliberation.hits if h is not best)]
         evidence = self.evidence_for(best, hits)
         if len(quoted) > 1:
             evidence = self._with_runner_up(evidence, self.evidence_for(deliberation.hits[quoted[1]], hits))
+        return evidence, hits
+
+    def _answered(self, question: str, language: str, evidence: list[Hit], hits: list[Hit]) -> Answer:
         sources = self._sources(evidence, hits)
-        return Answer(text=self._quote(evidence, sources, say["lead"]), sources=sources, abstained=False,
-                      question=question, language=language)
+        return Answer(text=self._quote(evidence, sources, PHRASES[language]["lead"]), sources=sources,
+                      abstained=False, question=question, language=language)
 
     def _unmentioned(self, question: str, hits: list[Hit]) -> list[str]:
         """Names of the question that no indexed text mentions, in any folding or Dutch form: the reason an
@@ -178,6 +213,13 @@ class ExtractiveAnswerer:
         extra = [h for h in runner_up if h.key not in seen]
         if not extra or sum(len(h.text) for h in [*evidence, *extra]) > MAX_ANSWER_CHARS:
             return evidence
+        return ExtractiveAnswerer._joined(evidence, extra)
+
+    @staticmethod
+    def _joined(evidence: list[Hit], more: list[Hit]) -> list[Hit]:
+        """Both, without repeats, in reading order within a document (the first evidence's document first)."""
+        seen = {h.key for h in evidence}
+        extra = [h for h in more if h.key not in seen]
         first = evidence[0].file
         return sorted([*evidence, *extra], key=lambda h: (h.file != first, h.file, h.position))
 

@@ -240,3 +240,26 @@ def _is_possessive(tokens: list[str], pronoun: str) -> bool:
     # "her" is possessive when a noun follows ("her position"), an object at the end ("about her").
     index = tokens.index(pronoun)
     return pronoun.lower() == "his" or (index + 1 < len(tokens) and tokens[index + 1].lower() not in _ENGLISH)
+
+
+# "…, and where …?", "… en hoeveel …?": a second question joined to the first by "and"/"en" and a question word.
+_SECOND_QUESTION = re.compile(
+    r",?\s+(?:and|en)\s+(?=(?:who|whom|what|when|where|which|why|how|wie|wat|wanneer|waar|waarom|welke|welk|hoe|"
+    r"hoeveel|(?:on|in|at|from|for|to|by|since|until|op|in|om|uit|voor|van|tot|sinds|naar|bij|met) "
+    r"(?:which|what|whom|when|welke|welk|wie|wat|hoeveel|wanneer))\b)",
+    re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """A question that asks two things ("Who won the contest, and in which city was it held?") as its two
+    questions. The second carries the first in brackets, as a follow-up carries its topic ("In which city was
+    it held? (Who won the contest?)"), unless it says on its own what it is about: a name, or three content
+    words. [] for a question that asks one thing."""
+    pieces = _SECOND_QUESTION.split(question.strip(), maxsplit=1)
+    if len(pieces) != 2 or not all(content_terms(p) or names_in(p) for p in pieces):
+        return []
+    first = pieces[0].rstrip(" ,;?") + "?"
+    second = pieces[1][:1].upper() + pieces[1][1:].rstrip()
+    stands_alone = bool(names_in(second)) or len(content_terms(second)) >= 3
+    return [first, second if stands_alone else f"{second} ({first})"]
+
