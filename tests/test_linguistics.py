@@ -101,6 +101,8 @@ def test_a_question_too_short_to_stand_alone_carries_the_topic_over():
     history = [{"role": "user", "content": "Met welk nummer won Zwitserland?"}]
     assert rewrite_follow_up("Wie zong het?", history) == "Wie zong het? (Met welk nummer won Zwitserland?)"
     assert rewrite_follow_up("En in 2021?", history) == "En in 2021? (Met welk nummer won Zwitserland?)"
+    assert rewrite_follow_up("Who won", history) == "Who won (Met welk nummer won Zwitserland?)"
+    assert rewrite_follow_up("Thanks!", history) == "Thanks!"  # no question at all
     # a question that says what it is about stands alone
     assert rewrite_follow_up("Wat vindt de VVD van het plan?", history) == "Wat vindt de VVD van het plan?"
     assert rewrite_follow_up("Hoe oud is Rutte?", history) == "Hoe oud is Rutte?"

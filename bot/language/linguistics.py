@@ -182,9 +182,15 @@ def rewrite_follow_up(question: str, history: Sequence[dict] | None) -> str:
     return question
 
 
+_ASKS = re.compile(r"\?|^\s*(who|what|when|where|which|why|how|wie|wat|wanneer|waar|waarom|welke?|hoe|hoeveel|"
+                   r"and|en)\b", re.IGNORECASE)
+
+
 def _elliptical(question: str, tokens: list[str]) -> bool:
-    """Too little to stand alone: it ends on the pronoun "het" ("Wie zong het?"), or it has at most one content
-    word and no name ("Who won?", "En wereldwijd?")."""
+    """A question too short to stand alone: it ends on the pronoun "het" ("Wie zong het?"), or it has at most one
+    content word and no name ("Who won?", "En wereldwijd?"). "Thanks!" asks nothing."""
+    if not _ASKS.search(question):
+        return False
     return (bool(tokens) and tokens[-1].lower() == "het") or (len(content_terms(question)) <= 1
                                                                and not names_in(question))
 
