@@ -37,3 +37,36 @@ def test_an_expired_lease_is_taken_over_at_once_and_a_live_one_is_waited_for(fre
         assert holder["token"] == lease.token and holder["token"] != "theirs"
         assert holder["expires"] > time.time() + LEASE_SECONDS - 60  # a fresh lease of our own
     assert name not in [c.name for c in store.client.list_collections()]  # released
+
+
+def test_a_locked_database_is_tried_again_until_it_answers_and_other_errors_are_not(monkeypatch):
+    from bot.index import errors
+
+    monkeypatch.setattr(errors, "BUSY_FIRST_WAIT_SECONDS", 0.0)
+    attempts = []
+
+    def busy_twice():
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise RuntimeError("Database error: error returned from database: (code: 5) database is locked")
+        return "written"
+
+    assert errors.retry_when_busy(busy_twice) == "written" and len(attempts) == 3
+
+    def always_busy():
+        attempts.append(1)
+        raise RuntimeError("database is locked")
+
+    attempts.clear()
+    with pytest.raises(RuntimeError, match="database is locked"):
+        errors.retry_when_busy(always_busy)
+    assert len(attempts) == errors.BUSY_ATTEMPTS
+
+    def broken():
+        attempts.append(1)
+        raise ValueError("no such collection")
+
+    attempts.clear()
+    with pytest.raises(ValueError):
+        errors.retry_when_busy(broken)
+    assert len(attempts) == 1

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import errno
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from bot.settings import Settings
 
@@ -24,6 +26,13 @@ SPACE_MARGIN_BYTES = 2_000_000
 # Chroma reports a full disk as e.g. "Error in compaction: Failed to apply logs to the metadata segment":
 # a Chroma error while less than this is free on the index's disk is reported as a full disk.
 LOW_SPACE_BYTES = 1_000_000
+
+
+# SQLite (under Chroma, embedded or served) refuses a write while another process's write holds the database:
+# "database is locked". It passes: the call is tried again, waiting 0.05 s, then twice as long each time (~25 s).
+BUSY_ATTEMPTS = 10
+BUSY_FIRST_WAIT_SECONDS = 0.05
+T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
@@ -122,6 +131,25 @@ def as_store_error(settings: Settings, exc: BaseException) -> StoreError:
             "The bot opens it again on the next question."
         )
     return StoreUnavailableError(describe_store_error(settings, exc))
+
+
+def is_busy(exc: BaseException) -> bool:
+    return "database is locked" in str(exc).lower()
+
+
+def retry_when_busy(call: Callable[[], T]) -> T:
+    """The call's result, tried again while the database is locked by another writer (BUSY_ATTEMPTS times). Only
+    for calls that may be repeated: reads, upserts, deletes, and writes that a locked database rolled back."""
+    wait = BUSY_FIRST_WAIT_SECONDS
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        try:
+            return call()
+        except Exception as exc:
+            if attempt == BUSY_ATTEMPTS or not is_busy(exc):
+                raise
+        time.sleep(wait)
+        wait *= 2
+    raise AssertionError("unreachable")
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from bot.index.errors import StoreError, store_guard
+from bot.index.errors import StoreError, retry_when_busy, store_guard
 from bot.settings import Settings
 
 LEASE_SECONDS = 300.0
@@ -94,7 +94,7 @@ class Lease:
 
     def _holder(self) -> dict[str, Any] | None:
         try:
-            return dict(self.client.get_collection(self.name).metadata or {})
+            return dict(retry_when_busy(lambda: self.client.get_collection(self.name)).metadata or {})
         except Exception as exc:
             if _is_not_found(exc):
                 return None
@@ -103,7 +103,7 @@ class Lease:
     def try_acquire(self) -> dict[str, Any] | None:
         """None when acquired; else the holder's record."""
         try:
-            self.client.create_collection(self.name, metadata=self._metadata())
+            retry_when_busy(lambda: self.client.create_collection(self.name, metadata=self._metadata()))
             self.renewed = time.monotonic()
             _held.add(self.token)
             return None
@@ -125,12 +125,12 @@ class Lease:
                 raise LockLostError(f"Another process took over ingesting {self.file} (this one stalled for "
                                     f"more than {LEASE_SECONDS:.0f} s); nothing of this run is marked complete.")
             if time.monotonic() - self.renewed > LEASE_SECONDS / 4:
-                self.client.get_collection(self.name).modify(metadata=self._metadata())
+                retry_when_busy(lambda: self.client.get_collection(self.name).modify(metadata=self._metadata()))
                 self.renewed = time.monotonic()
 
     def _drop(self) -> None:
         try:
-            self.client.delete_collection(self.name)
+            retry_when_busy(lambda: self.client.delete_collection(self.name))
         except Exception as exc:
             if not _is_not_found(exc):
                 raise

@@ -23,6 +23,7 @@ from bot.index.errors import (
     StoreUnavailableError,
     as_store_error,
     ensure_free_space,
+    retry_when_busy,
     store_guard,
     where,
 )
@@ -118,7 +119,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(method)
     def call(self: Index, *args: Any, **kwargs: Any) -> T:
         with store_guard(self.settings):
-            return method(self, *args, **kwargs)
+            return retry_when_busy(lambda: method(self, *args, **kwargs))
 
     return call
 
