@@ -94,8 +94,7 @@ class ExtractiveAnswerer:
         evidence, hits = chosen[0]
         for more_evidence, more_hits in chosen[1:]:
             evidence = self._joined(evidence, more_evidence)
-            seen = {h.key for h in hits}
-            hits = [*hits, *(h for h in more_hits if h.key not in seen)]
+            hits = [*hits, *_not_in(more_hits, hits)]
         return self._answered(question, language, evidence, hits)
 
     def deliberate(self, question: str, follows: Sequence[tuple[str, int]] = ()) -> Deliberation:
@@ -209,19 +208,16 @@ class ExtractiveAnswerer:
     def _with_runner_up(evidence: list[Hit], runner_up: list[Hit]) -> list[Hit]:
         """The best evidence and the runner-up's, without repeats, in reading order within a document (the
         best one's document first); the runner-up only while the quote stays within MAX_ANSWER_CHARS."""
-        seen = {h.key for h in evidence}
-        extra = [h for h in runner_up if h.key not in seen]
-        if not extra or sum(len(h.text) for h in [*evidence, *extra]) > MAX_ANSWER_CHARS:
+        joined = ExtractiveAnswerer._joined(evidence, runner_up)
+        if len(joined) == len(evidence) or sum(len(h.text) for h in joined) > MAX_ANSWER_CHARS:
             return evidence
-        return ExtractiveAnswerer._joined(evidence, extra)
+        return joined
 
     @staticmethod
     def _joined(evidence: list[Hit], more: list[Hit]) -> list[Hit]:
         """Both, without repeats, in reading order within a document (the first evidence's document first)."""
-        seen = {h.key for h in evidence}
-        extra = [h for h in more if h.key not in seen]
         first = evidence[0].file
-        return sorted([*evidence, *extra], key=lambda h: (h.file != first, h.file, h.position))
+        return sorted([*evidence, *_not_in(more, evidence)], key=lambda h: (h.file != first, h.file, h.position))
 
     @staticmethod
     def _fits(evidence: list[Hit], extra: Hit) -> bool:
@@ -267,6 +263,12 @@ class ExtractiveAnswerer:
             run_key, previous = key, hit
         pieces.append(f"«{' '.join(run)}» [{numbers[run_key]}]")
         return f"{lead} {' '.join(pieces)}"
+
+
+def _not_in(hits: Sequence[Hit], others: Sequence[Hit]) -> list[Hit]:
+    """The hits that are not among the others (the same sentence of the same document)."""
+    keys = {h.key for h in others}
+    return [h for h in hits if h.key not in keys]
 
 
 @dataclass(frozen=True)

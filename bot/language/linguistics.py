@@ -251,7 +251,7 @@ def _is_possessive(tokens: list[str], pronoun: str) -> bool:
 # "…, and where …?", "… en hoeveel …?": a second question joined to the first by "and"/"en" and a question word.
 _SECOND_QUESTION = re.compile(
     r",?\s+(?:and|en)\s+(?=(?:who|whom|what|when|where|which|why|how|wie|wat|wanneer|waar|waarom|welke|welk|hoe|"
-    r"hoeveel|(?:on|in|at|from|for|to|by|since|until|op|in|om|uit|voor|van|tot|sinds|naar|bij|met) "
+    r"hoeveel|(?:on|in|at|from|for|to|by|since|until|op|om|uit|voor|van|tot|sinds|naar|bij|met) "
     r"(?:which|what|whom|when|welke|welk|wie|wat|hoeveel|wanneer))\b)",
     re.IGNORECASE)
 
