@@ -42,7 +42,8 @@ def test_an_expired_lease_is_taken_over_at_once_and_a_live_one_is_waited_for(fre
 def test_a_locked_database_is_tried_again_until_it_answers_and_other_errors_are_not(monkeypatch):
     from bot.index import errors
 
-    monkeypatch.setattr(errors, "BUSY_FIRST_WAIT_SECONDS", 0.0)
+    waits = []
+    monkeypatch.setattr(errors.time, "sleep", waits.append)
     attempts = []
 
     def busy_twice():
@@ -58,9 +59,21 @@ def test_a_locked_database_is_tried_again_until_it_answers_and_other_errors_are_
         raise RuntimeError("database is locked")
 
     attempts.clear()
+    waits.clear()
     with pytest.raises(RuntimeError, match="database is locked"):
         errors.retry_when_busy(always_busy)
     assert len(attempts) == errors.BUSY_ATTEMPTS
+    # the waits double from 0.05 s up to 2 s each, and add up to more than a minute before giving up
+    assert waits[:3] == [0.05, 0.1, 0.2] and max(waits) == 2.0 and sum(waits) > 60
+
+    def table_locked():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("(code: 6) database table is locked")
+        return "read"
+
+    attempts.clear()
+    assert errors.retry_when_busy(table_locked) == "read" and len(attempts) == 2
 
     def broken():
         attempts.append(1)

@@ -138,7 +138,9 @@ def test_several_processes_ingesting_at_once_leave_exact_counts(tmp_path, server
                                   env=bot_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for paths in orders]
     results = [p.communicate(timeout=600) for p in processes]  # inside pytest's --timeout=900
-    assert [p.returncode for p in processes] == [0, 0, 0], [err[-2000:] for _, err in results]
+    for process, (_, err) in zip(processes, results):
+        print(f"process {process.pid} exited {process.returncode}; stderr:\n{err}")  # shown in full on failure
+    assert [p.returncode for p in processes] == [0, 0, 0]
 
     written, unchanged = map(sum, zip(*(summary(out) for out, _ in results)))
     assert written == 5 and unchanged == 6  # each document embedded once; raad.txt once per version

@@ -9,6 +9,7 @@ is written, an ingestion that cannot fit on the disk of an embedded index.
 from __future__ import annotations
 
 import errno
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -29,9 +30,13 @@ LOW_SPACE_BYTES = 1_000_000
 
 
 # SQLite (under Chroma, embedded or served) refuses a write while another process's write holds the database:
-# "database is locked". It passes: the call is tried again, waiting 0.05 s, then twice as long each time (~25 s).
-BUSY_ATTEMPTS = 10
+# "database is locked". It passes: the call is tried again, waiting 0.05 s, then twice as long each time up to
+# 2 s a wait (about 80 s in all). 25 s was not always enough while three processes ingested into one server
+# on a loaded machine (a CI run of session 12).
+BUSY_ATTEMPTS = 45
 BUSY_FIRST_WAIT_SECONDS = 0.05
+BUSY_LONGEST_WAIT_SECONDS = 2.0
+_BUSY = re.compile(r"database (table |schema )?is locked|database is busy")
 T = TypeVar("T")
 
 
@@ -134,7 +139,7 @@ def as_store_error(settings: Settings, exc: BaseException) -> StoreError:
 
 
 def is_busy(exc: BaseException) -> bool:
-    return "database is locked" in str(exc).lower()
+    return bool(_BUSY.search(str(exc).lower()))
 
 
 def retry_when_busy(call: Callable[[], T]) -> T:
@@ -148,7 +153,7 @@ def retry_when_busy(call: Callable[[], T]) -> T:
             if attempt == BUSY_ATTEMPTS or not is_busy(exc):
                 raise
         time.sleep(wait)
-        wait *= 2
+        wait = min(2 * wait, BUSY_LONGEST_WAIT_SECONDS)
     raise AssertionError("unreachable")
 
 

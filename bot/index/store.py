@@ -319,24 +319,26 @@ def open_index(settings: Settings, embeddings: HasIdentity, *, create: bool = Tr
     """
     client = make_client(settings)
     metadata = {schema.MODEL_KEY: embeddings.identity, schema.SCHEMA_KEY: schema.SCHEMA_VERSION}
-    try:
+
+    def collections() -> tuple[Any, Any]:
         if create:
             chunks = client.get_or_create_collection(
                 settings.collection, metadata=metadata,
                 configuration={"hnsw": {"space": "cosine", **SEARCH_CONFIGURATION}},
             )
             _configure_search(chunks)
-            markers = client.get_or_create_collection(f"{settings.collection}-documents", metadata=metadata)
-        else:
-            from chromadb.errors import NotFoundError
+            return chunks, client.get_or_create_collection(f"{settings.collection}-documents", metadata=metadata)
+        from chromadb.errors import NotFoundError
 
-            try:
-                chunks = client.get_collection(settings.collection)
-                markers = client.get_collection(f"{settings.collection}-documents")
-            except NotFoundError as exc:
-                raise IndexMissingError(
-                    f"No index yet at {where(settings)}: run `python -m bot ingest` (or `make index`)."
-                ) from exc
+        try:
+            return client.get_collection(settings.collection), client.get_collection(f"{settings.collection}-documents")
+        except NotFoundError as exc:
+            raise IndexMissingError(
+                f"No index yet at {where(settings)}: run `python -m bot ingest` (or `make index`)."
+            ) from exc
+
+    try:
+        chunks, markers = retry_when_busy(collections)
     except StoreError:
         raise
     except Exception as exc:
