@@ -293,8 +293,9 @@ def test_below_the_decision_threshold_the_bot_abstains_even_on_a_matching_senten
 
 def test_an_answerer_deciding_with_another_model_shares_its_word_vectors(fake_settings, docs):
     index, embeddings, _ = build(fake_settings, [docs])
-    embedded, original = [], embeddings.embed_queries
-    embeddings.embed_queries = lambda texts: embedded.append(list(texts)) or original(texts)
+    embedded, queries, words = [], embeddings.embed_queries, embeddings.embed_words
+    embeddings.embed_queries = lambda texts: embedded.append(list(texts)) or queries(texts)
+    embeddings.embed_words = lambda texts: embedded.append(list(texts)) or words(texts)
     lenient = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings, decision=simple_decision(0.3))
     question = "Wanneer is het loket open?"
     assert not lenient.answer(question).abstained
@@ -406,3 +407,18 @@ def test_a_question_that_asks_two_things_quotes_the_answer_to_each_or_answers_as
     # no half answers: a part the bot would abstain on (no Rutte here) sends the whole question back as one
     assert best_only.answer("Wanneer gaf het KNMI code rood af en wanneer sprak Rutte?").abstained
 
+
+
+def test_a_how_old_question_is_answered_only_by_a_quote_that_gives_an_age(fake_settings, tmp_path):
+    article = tmp_path / "gemeente.txt"
+    article.write_text("Nieuwe burgemeester\n\nJan de Vries is de nieuwe burgemeester van Zwolle.\n\n"
+                       "De raad koos hem donderdag unaniem.\n", encoding="utf-8")
+    _, _, answerer = build(fake_settings, [article])
+    assert not answerer.answer("Wie is Jan de Vries?").abstained  # the sentence about him answers this one
+    assert answerer.answer("Hoe oud is Jan de Vries?").abstained  # but it gives no age
+
+    article.write_text("Nieuwe burgemeester\n\nDe 52-jarige Jan de Vries is de nieuwe burgemeester van Zwolle.\n\n"
+                       "De raad koos hem donderdag unaniem.\n", encoding="utf-8")
+    _, _, answerer = build(fake_settings.model_copy(update={"collection": "aged"}), [article])
+    a = answerer.answer("Hoe oud is Jan de Vries?")
+    assert not a.abstained and "52-jarige" in a.text

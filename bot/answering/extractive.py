@@ -33,13 +33,17 @@ from bot.language.linguistics import (
     question_parts,
     rewrite_follow_up,
 )
-from bot.language.terms import fold, term_in
+from bot.language.terms import fold, has_type, term_in
 from bot.model.embedding import BotEmbeddings
 from bot.settings import Settings
 
 MAX_QUOTED_CHARS = 300  # one piece of evidence: a sentence and the neighbours it needs
 MAX_ANSWER_CHARS = 400  # the best evidence and the runner-up's together
 MAX_SOURCES = 3
+# Question types whose answer the quote must carry, or the bot abstains: "How old is Joost Klein?" is not answered
+# by a sentence about him without an age. Only *age*: for the other types, such a rule also refused right answers
+# (a sum of money, a place or a reason said in other words) that the learned decision keeps (README, Evaluation).
+MUST_CARRY = ("age",)
 
 
 @dataclass
@@ -58,7 +62,7 @@ class ExtractiveAnswerer:
         self.retriever = retriever
         self.settings = settings
         self._decision = decision
-        self.words = WordVectors(retriever.embeddings.embed_queries)
+        self.words = WordVectors(retriever.embeddings.embed_words)
         self.vocabularies = VocabularyCache(self.words)
 
     def deciding_with(self, decision: DecisionModel) -> ExtractiveAnswerer:
@@ -142,6 +146,9 @@ class ExtractiveAnswerer:
         evidence = self.evidence_for(best, hits)
         if len(quoted) > 1:
             evidence = self._with_runner_up(evidence, self.evidence_for(deliberation.hits[quoted[1]], hits))
+        kind = deliberation.analysis.kind
+        if kind in MUST_CARRY and not has_type(" ".join(h.text for h in evidence), kind):
+            return None
         return evidence, hits
 
     def _answered(self, question: str, language: str, evidence: list[Hit], hits: list[Hit]) -> Answer:

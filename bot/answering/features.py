@@ -57,9 +57,9 @@ class Candidate:
 
 @dataclass
 class Vocabulary:
-    """A document version's content words, embedded like the question's terms (the query prompt), so that a
-    term can be matched with the word that translates it: 'gold' with 'goud' (0.87), 'director' with
-    'directeur' (0.89), against 0.5-0.6 for unrelated words."""
+    """A document version's content words, embedded like the question's terms (``embed_words``), so that a
+    term can be matched with the word that translates it ('gold' with 'goud', 'director' with 'directeur'): a
+    translation scores 0.82 on average against 0.60 for unrelated pairs (README, Evaluation)."""
 
     index: dict[str, int]
     vectors: np.ndarray

@@ -227,5 +227,14 @@ class BotEmbeddings(Embeddings):
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of several queries in one model call (a question and its terms cost about one)."""
-        kwargs = {"prompt_name": "query"} if self._has_prompt("query") else {}
+        return self._encode(texts, "query")
+
+    def embed_words(self, words: Sequence[str]) -> np.ndarray:
+        """Unit vectors of single words, to match a question's term with the word that translates it. The
+        model's sentence-similarity prompt (``STS``) does that better than the search prompt: among 50 Dutch words,
+        an English word's nearest is its translation for 0.72 against 0.62 (README, Evaluation)."""
+        return self._encode(words, "STS" if self._has_prompt("STS") else "query")
+
+    def _encode(self, texts: Sequence[str], prompt_name: str) -> np.ndarray:
+        kwargs = {"prompt_name": prompt_name} if self._has_prompt(prompt_name) else {}
         return self.model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, **kwargs)
