@@ -64,6 +64,20 @@ def test_a_word_that_starts_the_sentence_before_a_name_is_not_part_of_it():
         "What did Marjolein Moorman say about spending?")
 
 
+def test_a_name_starts_after_an_article_and_a_noun_and_ends_before_what_the_person_is_of():
+    assert person_names("De Belg Wout van Aert kwam als tweede over de streep.") == ["Wout van Aert"]
+    assert person_names("De Italiaan Alberto Bettiol reed weg.") == ["Alberto Bettiol"]
+    assert person_names("Minister Ruben Brekelmans van Defensie sprak.") == ["Ruben Brekelmans"]
+    # a particle between a first name and a surname stays, at a sentence's start too
+    assert person_names("Wout van Aert won. Mark van den Oever, voorman van de actiegroep.") == [
+        "Wout van Aert", "Mark van den Oever"]
+    assert person_names("De Jonge zei niets.") == ["De Jonge"]
+    history = [{"role": "user", "content": "Wie is de Nederlandse minister van Defensie?"},
+               {"role": "assistant", "content": "...", "evidence": [
+                   "Minister Ruben Brekelmans van Defensie sprak van een historisch moment."]}]
+    assert rewrite_follow_up("Hoe omschreef hij het akkoord?", history) == "Hoe omschreef Ruben Brekelmans het akkoord?"
+
+
 def test_the_dutch_verb_zijn_is_no_pronoun():
     history = [{"role": "user", "content": "Hoeveel mensen werken er bij Philips in Nederland?"},
                {"role": "assistant", "content": "...", "evidence": ["Bij Philips Nederland werken 4000 mensen."]}]

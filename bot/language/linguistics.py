@@ -124,12 +124,22 @@ _PERSON = re.compile(
 )
 
 
+_ARTICLES = {"De", "Het"}
+
+
+def _capitalised_words(parts: Sequence[str]) -> int:
+    return sum(1 for p in parts if p.lower() not in _NAME_PARTICLES)
+
+
 def person_names(text: str) -> list[str]:
     """Runs of two or more capitalised words, particles allowed inside: 'Hugo de Jonge', 'Sigrid Kaag'.
 
     A run starts no earlier than a sentence's second word when it has three or more words, so that
     'Vicepremier Carola Schouten' at a sentence start yields 'Carola Schouten'. Function words before a name
-    are not part of it: 'In Amsterdam' is no person, 'Volgens Mark Rutte' yields 'Mark Rutte'.
+    are not part of it: 'In Amsterdam' is no person, 'Volgens Mark Rutte' yields 'Mark Rutte', and neither are an
+    article and a noun that start the sentence ('De Belg Wout van Aert' yields 'Wout van Aert'). A particle
+    joins a first name to a surname ('Wout van Aert'), but *van* after a full name starts what the person is
+    of ('Minister Ruben Brekelmans van Defensie' yields 'Ruben Brekelmans').
     """
     people: list[str] = []
     for match in _PERSON.finditer(text):
@@ -138,8 +148,13 @@ def person_names(text: str) -> list[str]:
         while parts and (parts[0].lower() in _NOT_NAMES or parts[0].lower() in _BEFORE_NAMES):
             parts = parts[1:]
         at_start = not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".!?«\"'(:"
-        if at_start and len(parts) >= 3 and len(parts) == leading and parts[0].lower() not in _NAME_PARTICLES:
+        if at_start and parts and parts[0] in _ARTICLES and _capitalised_words(parts[1:]) >= 3:
+            parts = parts[2:]  # "De Belg Wout van Aert": an article and a noun before the name
+        elif (at_start and _capitalised_words(parts) >= 3 and len(parts) == leading
+              and parts[0].lower() not in _NAME_PARTICLES):
             parts = parts[1:]
+        if "van" in parts[2:] and _capitalised_words(parts[: parts.index("van", 2)]) >= 2:
+            parts = parts[: parts.index("van", 2)]  # "Ruben Brekelmans van Defensie": a name, then a ministry
         if len(parts) >= 2 and not all(p.isupper() for p in parts):
             people.append(" ".join(parts))
     return people
