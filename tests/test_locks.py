@@ -75,6 +75,14 @@ def test_a_locked_database_is_tried_again_until_it_answers_and_other_errors_are_
     attempts.clear()
     assert errors.retry_when_busy(table_locked) == "read" and len(attempts) == 2
 
+    def nested_busy():  # an index call inside another's retries is tried by the outer one only
+        return errors.retry_when_busy(always_busy)
+
+    attempts.clear()
+    with pytest.raises(RuntimeError, match="database is locked"):
+        errors.retry_when_busy(nested_busy)
+    assert len(attempts) == errors.BUSY_ATTEMPTS
+
     def broken():
         attempts.append(1)
         raise ValueError("no such collection")

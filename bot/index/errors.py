@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -142,19 +143,30 @@ def is_busy(exc: BaseException) -> bool:
     return bool(_BUSY.search(str(exc).lower()))
 
 
+_retrying = threading.local()
+
+
 def retry_when_busy(call: Callable[[], T]) -> T:
     """The call's result, tried again while the database is locked by another writer (BUSY_ATTEMPTS times). Only
-    for calls that may be repeated: reads, upserts, deletes, and writes that a locked database rolled back."""
-    wait = BUSY_FIRST_WAIT_SECONDS
-    for attempt in range(1, BUSY_ATTEMPTS + 1):
-        try:
-            return call()
-        except Exception as exc:
-            if attempt == BUSY_ATTEMPTS or not is_busy(exc):
-                raise
-        time.sleep(wait)
-        wait = min(2 * wait, BUSY_LONGEST_WAIT_SECONDS)
-    raise AssertionError("unreachable")
+    for calls that may be repeated: reads, upserts, deletes, and writes that a locked database rolled back. A
+    call made inside another one's retries runs once: the outer call tries the whole again (no retries of
+    retries, which would wait BUSY_ATTEMPTS times as long)."""
+    if getattr(_retrying, "active", False):
+        return call()
+    _retrying.active = True
+    try:
+        wait = BUSY_FIRST_WAIT_SECONDS
+        for attempt in range(1, BUSY_ATTEMPTS + 1):
+            try:
+                return call()
+            except Exception as exc:
+                if attempt == BUSY_ATTEMPTS or not is_busy(exc):
+                    raise
+            time.sleep(wait)
+            wait = min(2 * wait, BUSY_LONGEST_WAIT_SECONDS)
+        raise AssertionError("unreachable")
+    finally:
+        _retrying.active = False
 
 
 @contextmanager

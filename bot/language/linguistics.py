@@ -153,8 +153,9 @@ def person_names(text: str) -> list[str]:
         elif (at_start and _capitalised_words(parts) >= 3 and len(parts) == leading
               and parts[0].lower() not in _NAME_PARTICLES):
             parts = parts[1:]
-        if "van" in parts[2:] and _capitalised_words(parts[: parts.index("van", 2)]) >= 2:
-            parts = parts[: parts.index("van", 2)]  # "Ruben Brekelmans van Defensie": a name, then a ministry
+        of = parts.index("van", 2) if "van" in parts[2:] else len(parts)
+        if _capitalised_words(parts[:of]) >= 2:
+            parts = parts[:of]  # "Ruben Brekelmans van Defensie": a name, then what the person is of
         if len(parts) >= 2 and not all(p.isupper() for p in parts):
             people.append(" ".join(parts))
     return people
