@@ -6,7 +6,7 @@ import pytest
 from bot.answering.decision import DecisionModel, committed_model
 from bot.answering.features import CHOICE_ONLY, FEATURES, Vocabulary, WordVectors, analyse, vocabulary_words
 from bot.language.linguistics import rewrite_follow_up
-from bot.language.terms import content_terms, fold, has_type, question_type, term_in
+from bot.language.terms import beyond_question, content_terms, fold, has_type, question_type, term_in
 
 SENTENCE = "De Tweede Kamer debatteert over Israël. Duitsland won twee gouden medailles; de Amerikaan werd tweede."
 
@@ -105,7 +105,27 @@ def test_specific_evidence_types_want_more_than_a_number():
     assert not has_type("Binnen enkele dagen waren alle 450.000 toegangskaarten verkocht.", "money")
     assert has_type("Rond 13.30 uur trok het KNMI code rood weer in.", "clock")
     assert not has_type("Zomerstorm Poly heeft woensdag 5 juli grote schade aangericht.", "clock")
+    assert has_type("In Leeuwarden was een groot feest voorbereid.", "place")
 
+
+def test_what_a_question_asks_for_must_be_more_than_its_own_words():
+    """A sentence that only repeats the question's name does not say who the trainer is, and one whose only
+    number is the question's year does not say how many; the Dutch form of an English word counts as that
+    word (the feature new_type_mismatch)."""
+    trainer = "Wie is de trainer van Jordan Stolz?"
+    assert has_type("Bij de mannen ging de titel naar Jordan Stolz.", "person")
+    assert not has_type(beyond_question("Bij de mannen ging de titel naar Jordan Stolz.", trainer), "person")
+    assert not has_type(beyond_question("De titel ging naar de trainer van Stolz.", trainer), "person")
+    assert has_type(beyond_question("Stolz wordt al jaren getraind door Bob Corby.", trainer), "person")
+    wolves = "Hoeveel wolven leefden er in 2019 op de Veluwe?"
+    assert not has_type(beyond_question("In 2019 kwamen de eerste wolven naar de Veluwe.", wolves), "number")
+    assert has_type(beyond_question("In 2019 leefden er twaalf wolven op de Veluwe.", wolves), "number")
+    assert beyond_question("In de kwartfinale versloeg Nederland Turkije.", "Who did the Netherlands beat?") \
+        == "In de kwartfinale versloeg x Turkije."
+    uber = "In welke stad zit het Amerikaanse hoofdkantoor van Uber?"  # its 'in' still reads a place
+    assert has_type(beyond_question("Die gingen naar het Amerikaanse hoofdkantoor in San Francisco.", uber), "place")
+    assert not has_type(beyond_question("Uber heeft zijn Europese hoofdkantoor in Nederland.", "Waar zit Uber in "
+                                        "Nederland?"), "place")
 
 def test_a_term_matches_the_word_that_translates_it():
     words = vocabulary_words(["Duitsland won twee gouden medailles."])

@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.language.linguistics import leans_on_antecedent, names_in
-from bot.language.terms import STOPWORDS, content_terms, fold, folded_words, has_type, question_type, term_in
+from bot.language.terms import (
+    STOPWORDS,
+    beyond_question,
+    content_terms,
+    fold,
+    folded_words,
+    has_type,
+    question_type,
+    term_in,
+)
 from bot.model.cache import VectorCache
 
 FEATURES = (
@@ -24,6 +33,7 @@ FEATURES = (
     "terms_covered", "terms_covered_sentence", "terms_soft", "terms_soft_min",
     "typed", "type_mismatch", "type_mismatch_pair", "names_missing", "leans_on_previous",
     "in_followed_document", "next_to_followed_passage", "titled_score", "titled_behind_best",
+    "new_type_mismatch", "new_type_mismatch_pair",
 )
 # Signals that choose among the candidates but never decide whether to answer: with the article's title in every
 # sentence's vector, a question the article touches without answering looks answered (README, Evaluation).
@@ -133,6 +143,9 @@ def feature_rows(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) ->
         covered_alone = [term_in(t, hit.text) for t in analysis.terms]
         soft = _soft(analysis, covered, candidate, around)
         typed = analysis.kind != "other"
+        # The type's evidence among words the question does not use itself (terms.beyond_question).
+        new_alone = beyond_question(hit.text, analysis.question)
+        new_pair = f"{beyond_question(candidate.previous, analysis.question)} {new_alone}"
         in_document = f"{hit.title}\n{hit.passage}"
         missing = [n for n in analysis.names if not term_in(n, in_document)]
         rows.append([
@@ -146,6 +159,8 @@ def feature_rows(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) ->
             float(any(hit.file == file and abs(hit.paragraph - paragraph) <= 1
                       for file, paragraph in analysis.follows)),
             hit.titled_score, hit.titled_score - best_titled,
+            float(typed and not has_type(new_alone, analysis.kind)),
+            float(typed and not has_type(new_pair, analysis.kind)),
         ])
     return np.asarray(rows, dtype=float)
 

@@ -29,7 +29,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
                                                     "best_margin", "reciprocal_rank"),
     "literal term coverage": ("terms_covered", "terms_covered_sentence"),
     "cross-lingual word coverage": ("terms_soft", "terms_soft_min"),
-    "question type vs evidence type": ("typed", "type_mismatch", "type_mismatch_pair"),
+    "question type vs evidence type": ("typed", "type_mismatch", "type_mismatch_pair", "new_type_mismatch",
+                                       "new_type_mismatch_pair"),
     "the followed passage": ("in_followed_document", "next_to_followed_passage"),
     "the titled scores (choosing only)": ("titled_score", "titled_behind_best"),
 }

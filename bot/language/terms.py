@@ -108,7 +108,7 @@ _REASON = re.compile(r"\b(omdat|vanwege|doordat|want|daardoor|daarom|aanleiding|
 _PERSON = re.compile(r"(?<!^)(?<![.!?] )(?<![.!?][\"”] )\b[A-Z][\w-]*[a-zà-ÿA-Z]|"
                      r"\b(minister|premier|burgemeester|wethouder|rechter|directeur|voorzitter|leider|woordvoerder|"
                      r"president|hoogleraar|onderzoeker|coach|schaatser|trainer)\b")
-_PLACE = re.compile(r"\b(in|naar|uit|bij|rond|op) (het |de )?[A-Z][\w-]+")
+_PLACE = re.compile(r"\b([Ii]n|[Nn]aar|[Uu]it|[Bb]ij|[Rr]ond|[Oo]p) (het |de )?[A-Z][\w-]+")
 
 
 def fold(text: str) -> str:
@@ -142,6 +142,22 @@ def term_in(term: str, text: str) -> bool:
     if f" {_stem(term)}" in folded or (len(term) >= 6 and term in folded):  # 'asiel' in 'asielmaatregelen'
         return True
     return any(f" {_stem(form)}" in folded or (len(form) >= 4 and form in folded) for form in EXONYMS.get(term, ()))
+
+
+def beyond_question(text: str, question: str) -> str:
+    """The text with the question's own content words (and their Dutch forms) blanked out: what it says that
+    the question does not. "Wie is de trainer van Jordan Stolz?" is not answered by a sentence whose only name is
+    Jordan Stolz, nor "Hoeveel ... in 2019?" by a sentence whose only number is 2019."""
+    asked = {word for word in folded_words(question) if word not in STOPWORDS}  # 'in', 'van' stay: patterns read them
+    asked |= {part for word in list(asked) for form in EXONYMS.get(word, ()) for part in form.split()}
+    stems = tuple(_stem(word) for word in asked if len(word) >= 5)
+
+    def blank(match: re.Match[str]) -> str:
+        word = folded_words(match.group(0))
+        asks = bool(word) and (word[0] in asked or word[0].startswith(stems))
+        return "x" if asks else match.group(0)
+
+    return _WORD.sub(blank, text)
 
 
 # A question that asks yes or no ("Did Belgium ask for leeway?", "Krijgen huurders ...?") asks for no type.
