@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bot.answering.decision import DecisionModel
-from bot.answering.extractive import MAX_QUOTED_CHARS, ExtractiveAnswerer
+from bot.answering.extractive import ABOUT_ALL, MAX_QUOTED_CHARS, ExtractiveAnswerer
 from bot.answering.features import CHOICE_ONLY, FEATURES
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Retriever
@@ -262,6 +262,21 @@ def test_an_abstention_names_the_names_no_article_mentions(fake_settings, docs):
     named = answerer.answer("Wat zei Jansen over het loket?")  # Jansen is in the article: never "not mentioned"
     assert "noemt Jansen niet" not in named.text
 
+
+def test_an_abstention_over_many_articles_names_only_the_closest_ones(fake_settings, docs):
+    extra = {"trein": ("Treinen rijden weer", "De treinen rijden weer na een storing in Utrecht."),
+             "markt": ("Markt verhuist", "De weekmarkt verhuist naar het plein bij de kerk."),
+             "school": ("School krijgt nieuw dak", "De basisschool krijgt in de zomer een nieuw dak.")}
+    for name, (title, text) in extra.items():
+        (docs / f"{name}.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+    _, _, answerer = build(fake_settings, [docs])
+    a = answerer.answer("Welke kleur heeft de fiets van de burgemeester?")
+    assert a.abstained
+    named = quoted(a.text)
+    assert len(named) == ABOUT_ALL and len(set(named)) == ABOUT_ALL
+    assert a.text.endswith(PHRASES["nl"]["closest_many"].format(count=5, titles="; ".join(f"«{t}»" for t in named)))
+    deliberation = answerer.deliberate("Welke kleur heeft de fiets van de burgemeester?")
+    assert named == list(dict.fromkeys(h.title for h in deliberation.hits))[:ABOUT_ALL]
 
 def test_an_abstention_names_a_name_of_several_words_whole_and_only_when_none_of_its_words_is_found(fake_settings,
                                                                                                      docs):

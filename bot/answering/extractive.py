@@ -44,6 +44,9 @@ MAX_SOURCES = 3
 # by a sentence about him without an age. Only *age*: for the other types, such a rule also refused right answers
 # (a sum of money, a place or a reason said in other words) that the learned decision keeps (README, Evaluation).
 MUST_CARRY = ("age",)
+# An abstention names what the articles are about: all of them up to this many, else this many closest ones (a
+# list of every title of a large index would bury the answer).
+ABOUT_ALL = 3
 
 
 @dataclass
@@ -130,7 +133,7 @@ class ExtractiveAnswerer:
         chosen = self._evidence(deliberation)
         if chosen is None:
             return self._abstain(question, language, self._unmentioned(question, deliberation.hits),
-                                 self.retriever.titles())
+                                 self.retriever.titles(), [h.title for h in deliberation.hits])
         return self._answered(question, language, *chosen)
 
     def _evidence(self, deliberation: Deliberation) -> tuple[list[Hit], list[Hit]] | None:
@@ -174,13 +177,20 @@ class ExtractiveAnswerer:
     def _indexed_anywhere(self, name: str) -> bool:
         return any(self.retriever.mentioned(form) for form in dict.fromkeys([name, name.capitalize(), name.lower()]))
 
-    def _abstain(self, question: str, language: str, missing: list[str], titles: list[str]) -> Answer:
+    def _abstain(self, question: str, language: str, missing: list[str], titles: list[str],
+                 closest: list[str]) -> Answer:
+        """``titles``: every indexed article's; ``closest``: the retrieved sentences' articles', best first.
+        Up to ABOUT_ALL articles are all named; of more, the few the question came closest to."""
         say = PHRASES[language]
         many = "_many" if len(titles) > 1 else ""
         parts = [say["no_answer" + many]]
         if missing:
             parts.append(say["no_mention" + many].format(names=", ".join(missing)))
-        parts.append(say["about" + many].format(titles="; ".join(f"«{t}»" for t in titles)))
+        if len(titles) <= ABOUT_ALL:
+            parts.append(say["about" + many].format(titles="; ".join(f"«{t}»" for t in titles)))
+        else:
+            named = list(dict.fromkeys(closest))[:ABOUT_ALL]
+            parts.append(say["closest_many"].format(count=len(titles), titles="; ".join(f"«{t}»" for t in named)))
         return Answer(text=" ".join(parts), sources=[], abstained=True, question=question, language=language)
 
     def evidence_for(self, best: Hit, hits: list[Hit]) -> list[Hit]:

@@ -14,6 +14,7 @@ PHRASES = {
         "no_answer_many": "The indexed articles do not answer this question.",
         "no_mention_many": "They do not mention {names}.",
         "about_many": "They are about: {titles}.",
+        "closest_many": "The closest of the {count} indexed articles: {titles}.",
         "empty": "Nothing has been indexed yet, so there is nothing to answer from.",
     },
     "nl": {
@@ -24,6 +25,7 @@ PHRASES = {
         "no_answer_many": "De geïndexeerde artikelen geven geen antwoord op deze vraag.",
         "no_mention_many": "Ze noemen {names} niet.",
         "about_many": "Ze gaan over: {titles}.",
+        "closest_many": "De best passende van de {count} geïndexeerde artikelen: {titles}.",
         "empty": "Er is nog niets geïndexeerd, dus er is niets om uit te antwoorden.",
     },
 }
