@@ -263,6 +263,14 @@ def test_an_abstention_names_the_names_no_article_mentions(fake_settings, docs):
     assert "noemt Jansen niet" not in named.text
 
 
+def test_a_compound_name_is_not_called_unmentioned_when_one_of_its_parts_is_mentioned(fake_settings, docs):
+    """'Kade-directeur': the Kade is in the article, so 'They do not mention Kade-directeur' would be false."""
+    _, _, answerer = build(fake_settings, [docs])
+    mentioned = answerer.answer("Hoe oud is de Kade-directeur?")
+    assert mentioned.abstained and "Kade-directeur" not in mentioned.text
+    absent = answerer.answer("Hoe oud is de Volt-directeur?")
+    assert absent.abstained and PHRASES["nl"]["no_mention_many"].format(names="Volt-directeur") in absent.text
+
 def test_an_abstention_over_many_articles_names_only_the_closest_ones(fake_settings, docs):
     extra = {"trein": ("Treinen rijden weer", "De treinen rijden weer na een storing in Utrecht."),
              "markt": ("Markt verhuist", "De weekmarkt verhuist naar het plein bij de kerk."),

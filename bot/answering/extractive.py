@@ -162,9 +162,11 @@ class ExtractiveAnswerer:
     def _unmentioned(self, question: str, hits: list[Hit]) -> list[str]:
         """Names of the question that no indexed text mentions, in any folding or Dutch form: the reason an
         abstention gives ("It does not mention GroenLinks"). Only names absent everywhere are named, and a name of
-        several words only when none of its words is found ("World Wide Fund for Nature" may be the Wereld Natuur
-        Fonds of the text: never "It does not mention Wide")."""
-        groups = name_groups(question)
+        several words (or parts: "NAVO-top") only when none of them is found ("World Wide Fund for Nature" may be
+        the Wereld Natuur Fonds of the text: never "It does not mention Wide")."""
+        # A compound is a name of several words too: "NAVO-top" is mentioned when "NAVO" is.
+        groups = [(written, tuple(part for token in tokens for part in token.split("-") if part))
+                  for written, tokens in name_groups(question)]
         passages = "\n".join(f"{h.title}\n{h.passage}" for h in hits)
         missing = [name for name in dict.fromkeys(t for _, tokens in groups for t in tokens)
                    if not term_in(fold(name), passages)]
