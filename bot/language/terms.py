@@ -144,13 +144,20 @@ def term_in(term: str, text: str) -> bool:
     return any(f" {_stem(form)}" in folded or (len(form) >= 4 and form in folded) for form in EXONYMS.get(term, ()))
 
 
+@lru_cache(maxsize=256)
+def _asked(question: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The question's content words with their Dutch forms, and the stems of the longer ones: read once per
+    question, not once per candidate sentence."""
+    asked = {word for word in folded_words(question) if word not in STOPWORDS}  # 'in', 'van' stay: patterns read them
+    asked |= {part for word in list(asked) for form in EXONYMS.get(word, ()) for part in form.split()}
+    return frozenset(asked), tuple(_stem(word) for word in asked if len(word) >= 5)
+
+
 def beyond_question(text: str, question: str) -> str:
     """The text with the question's own content words (and their Dutch forms) blanked out: what it says that
     the question does not. "Wie is de trainer van Jordan Stolz?" is not answered by a sentence whose only name is
     Jordan Stolz, nor "Hoeveel ... in 2019?" by a sentence whose only number is 2019."""
-    asked = {word for word in folded_words(question) if word not in STOPWORDS}  # 'in', 'van' stay: patterns read them
-    asked |= {part for word in list(asked) for form in EXONYMS.get(word, ()) for part in form.split()}
-    stems = tuple(_stem(word) for word in asked if len(word) >= 5)
+    asked, stems = _asked(question)
 
     def blank(match: re.Match[str]) -> str:
         word = folded_words(match.group(0))
