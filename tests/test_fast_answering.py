@@ -427,8 +427,47 @@ def test_a_question_that_asks_two_things_quotes_the_answer_to_each_or_answers_as
     assert quoted(a.text) == ["Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland.",
                               "Rond half twee trok het KNMI code rood weer in."]
     assert {s.paragraph for s in a.sources if s.cited} == {1, 3}
-    # no half answers: a part the bot would abstain on (no Rutte here) sends the whole question back as one
-    assert best_only.answer("Wanneer gaf het KNMI code rood af en wanneer sprak Rutte?").abstained
+    # A part the bot would abstain on (no Rutte here) sends the whole question back as one; when that abstains too,
+    # the part that is answered is quoted and the other one named, not a half answer passed off as whole.
+    half = best_only.answer("Wanneer gaf het KNMI code rood af voor Noord-Holland en wanneer sprak Rutte?")
+    assert not half.abstained
+    assert quoted(half.text) == ["Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland."]
+    assert half.text.endswith(PHRASES["nl"]["part_unanswered"].format(parts="“Wanneer sprak Rutte?”"))
+    assert best_only.answer("Wanneer sprak Rutte en wanneer sprak Jansen?").abstained  # no part answered
+
+
+def test_the_second_part_of_a_question_is_a_follow_up_of_the_first(fake_settings, tmp_path, monkeypatch):
+    """"Who opened it, and when did he speak?": he is the person the first part's answer names, and the second part
+    is looked for first where that answer was found. A part that would only quote the first part's answer again
+    gets that article's best other sentence."""
+    article = tmp_path / "loket.txt"
+    article.write_text("Loket\n\nWethouder Pieter Jansen opende dinsdag het nieuwe loket in het stadhuis.\n\n"
+                       "Het loket in het stadhuis is elke ochtend open.\n\n"
+                       "Pieter Jansen sprak woensdag de gemeenteraad toe over de kosten.\n", encoding="utf-8")
+    _, _, answerer = build(fake_settings, [article])
+    asked: list[tuple[str, tuple]] = []
+    deliberate = answerer.deliberate
+    monkeypatch.setattr(answerer, "deliberate", lambda q, follows=(): asked.append((q, tuple(follows)))
+                        or deliberate(q, follows))
+
+    a = answerer.answer("Wie opende het nieuwe loket in het stadhuis, en wanneer sprak hij de gemeenteraad toe?")
+    assert asked[0] == ("Wie opende het nieuwe loket in het stadhuis?", ())
+    assert asked[1] == ("Wanneer sprak Pieter Jansen de gemeenteraad toe?", (("loket.txt", 1),))
+    assert quoted(a.text) == ["Wethouder Pieter Jansen opende dinsdag het nieuwe loket in het stadhuis.",
+                              "Pieter Jansen sprak woensdag de gemeenteraad toe over de kosten."]
+
+    asked.clear()  # the first part names the person: a pronoun means that one, not one its answer names
+    answerer.answer("Wanneer opende Jansen het loket, en wanneer sprak hij de gemeenteraad toe?")
+    assert asked[1][0].startswith("Wanneer sprak hij de gemeenteraad toe?")
+
+    # Asked alone, "Wanneer gaat het nieuwe loket in het stadhuis open?" quotes the opening (its words are all
+    # there); as the second part of a question about the opening, it gets the other sentence.
+    alone = answerer.answer("Wanneer gaat het nieuwe loket in het stadhuis open?")
+    assert quoted(alone.text) == ["Wethouder Pieter Jansen opende dinsdag het nieuwe loket in het stadhuis."]
+    b = answerer.answer("Wanneer opende het nieuwe loket in het stadhuis, en wanneer gaat het nieuwe loket in het "
+                        "stadhuis open?")
+    assert quoted(b.text) == ["Wethouder Pieter Jansen opende dinsdag het nieuwe loket in het stadhuis.",
+                              "Het loket in het stadhuis is elke ochtend open."]
 
 
 

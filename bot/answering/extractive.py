@@ -8,6 +8,7 @@ abstains when none is likely to.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ from bot.language.linguistics import (
     language_of,
     leans_on_antecedent,
     name_groups,
+    names_in,
     question_parts,
     rewrite_follow_up,
 )
@@ -86,23 +88,51 @@ class ExtractiveAnswerer:
         language = language_of(question)
         follows = followed_passages(question, understood, turns)
         parts = question_parts(understood)
-        if parts:  # "Who won, and where was it held?": both parts answered, or the whole question as one
-            answered = self._answer_in_parts(understood, language, parts, follows)
-            if answered is not None:
-                return answered
+        if parts:  # "Who won, and where was it held?"
+            return self._answer_in_parts(understood, language, parts, follows)
         return self.compose(understood, language, self.deliberate(understood, follows))
 
     def _answer_in_parts(self, question: str, language: str, parts: Sequence[str],
-                         follows: Sequence[tuple[str, int]]) -> Answer | None:
-        """Each part answered on its own, quoted together; None when a part would abstain."""
-        chosen = [self._evidence(self.deliberate(part, follows)) for part in parts]
-        if any(c is None for c in chosen):
-            return None
-        evidence, hits = chosen[0]
-        for more_evidence, more_hits in chosen[1:]:
+                         follows: Sequence[tuple[str, int]]) -> Answer:
+        """Each part answered on its own, quoted together. A later part is a follow-up of the first: one question
+        is about one thing, so its pronouns are the first answer's persons ("…, and where did he sleep?") and it is
+        looked for first where the first answer was found. When a part would abstain, the whole question is
+        answered as one; when that abstains too, the answered parts are quoted and the others named."""
+        chosen: list[tuple[list[Hit], list[Hit]] | None] = []
+        turns: list[dict] = []
+        part_follows = follows
+        for index, part in enumerate(parts):
+            deliberation = self.deliberate(rewrite_follow_up(part, turns), part_follows)
+            found = self._evidence(deliberation)
+            if index and found is not None and chosen[0] is not None and not _not_in(found[0], chosen[0][0]):
+                # It would quote what the first part's answer quotes: a second question asks something else, so
+                # its best other sentence of that article, if likely enough; else the first answer answers both.
+                quoted = chosen[0][0]
+                found = self._evidence(self._beside(deliberation, quoted)) or (quoted, found[1])
+            chosen.append(found)
+            if index == 0 and found is not None:
+                evidence = found[0]
+                part_follows = tuple(dict.fromkeys((h.file, h.paragraph) for h in evidence))
+                said = [h.text for h in evidence]
+                turns = [{"role": "user", "content": part}]
+                # A name the first part gives is what a later pronoun means ("When was Klein excluded and when
+                # was he questioned?"); else the person its answer names ("Who demanded it, and where did he sleep?").
+                if not names_in(part):
+                    turns.append({"role": "assistant", "content": " ".join(said), "question": part, "evidence": said})
+        answered = [c for c in chosen if c is not None]
+        if len(answered) < len(parts):
+            whole = self.deliberate(question, follows)
+            if not answered or self._evidence(whole) is not None:
+                return self.compose(question, language, whole)
+        evidence, hits = answered[0]
+        for more_evidence, more_hits in answered[1:]:
             evidence = self._joined(evidence, more_evidence)
             hits = [*hits, *_not_in(more_hits, hits)]
-        return self._answered(question, language, evidence, hits)
+        result = self._answered(question, language, evidence, hits)
+        unanswered = [_asked_part(part) for part, c in zip(parts, chosen) if c is None]
+        if unanswered:
+            result.text += " " + PHRASES[language]["part_unanswered"].format(parts=" ".join(unanswered))
+        return result
 
     def deliberate(self, question: str, follows: Sequence[tuple[str, int]] = ()) -> Deliberation:
         """Retrieve candidates for the question and compute their signals (one model call). ``follows``: for a
@@ -115,6 +145,14 @@ class ExtractiveAnswerer:
         hits = self.retriever.search(query)
         candidates = [Candidate(hit, self._previous_text(hit), self._vocabulary(hit)) for hit in hits]
         return Deliberation(question, analysis, hits, candidates, feature_rows(analysis, candidates))
+
+    @staticmethod
+    def _beside(deliberation: Deliberation, hits: Sequence[Hit]) -> Deliberation:
+        """The deliberation with only the other sentences of these sentences' documents as candidates."""
+        keys, files = {h.key for h in hits}, {h.file for h in hits}
+        candidates = [c for c in deliberation.candidates if c.hit.key not in keys and c.hit.file in files]
+        return Deliberation(deliberation.question, deliberation.analysis, [c.hit for c in candidates], candidates,
+                            feature_rows(deliberation.analysis, candidates))
 
     def _vocabulary(self, hit: Hit):
         def texts() -> list[str]:
@@ -282,6 +320,12 @@ class ExtractiveAnswerer:
             run_key, previous = key, hit
         pieces.append(f"«{' '.join(run)}» [{numbers[run_key]}]")
         return f"{lead} {' '.join(pieces)}"
+
+
+def _asked_part(part: str) -> str:
+    """A part of a question as the user asked it (without the first part carried over in brackets), in “…”: «…»
+    are the article's own words."""
+    return "“" + re.sub(r"\s*\([^()]*\)$", "", part).strip() + "”"
 
 
 def _not_in(hits: Sequence[Hit], others: Sequence[Hit]) -> list[Hit]:

@@ -15,6 +15,7 @@ PHRASES = {
         "no_mention_many": "They do not mention {names}.",
         "about_many": "They are about: {titles}.",
         "closest_many": "The closest of the {count} indexed articles: {titles}.",
+        "part_unanswered": "No answer was found to: {parts}",
         "empty": "Nothing has been indexed yet, so there is nothing to answer from.",
     },
     "nl": {
@@ -26,6 +27,7 @@ PHRASES = {
         "no_mention_many": "Ze noemen {names} niet.",
         "about_many": "Ze gaan over: {titles}.",
         "closest_many": "De best passende van de {count} geïndexeerde artikelen: {titles}.",
+        "part_unanswered": "Geen antwoord gevonden op: {parts}",
         "empty": "Er is nog niets geïndexeerd, dus er is niets om uit te antwoorden.",
     },
 }
