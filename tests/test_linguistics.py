@@ -72,6 +72,13 @@ def test_a_name_starts_after_an_article_and_a_noun_and_ends_before_what_the_pers
     assert person_names("Wout van Aert won. Mark van den Oever, voorman van de actiegroep.") == [
         "Wout van Aert", "Mark van den Oever"]
     assert person_names("De Jonge zei niets.") == ["De Jonge"]
+    # an article and an adjective are no name, nor is an adjective after a word that starts the sentence
+    assert person_names("De Amerikaanse president Donald Trump eiste het.") == ["Donald Trump"]
+    assert person_names("Volgens de Europese afspraken moet het. De Franse chauffeurs klaagden.") == []
+    assert person_names("De Nederlandsche Bank waarschuwt.") == ["De Nederlandsche Bank"]  # a name that ends in a noun
+    history = [{"role": "user", "content": "Who demanded it?"}, {"role": "assistant", "content": "...", "evidence": [
+        "Het was een eis van de Amerikaanse president Donald Trump."]}]
+    assert rewrite_follow_up("Where did he sleep?", history) == "Where did Donald Trump sleep?"
     history = [{"role": "user", "content": "Wie is de Nederlandse minister van Defensie?"},
                {"role": "assistant", "content": "...", "evidence": [
                    "Minister Ruben Brekelmans van Defensie sprak van een historisch moment."]}]

@@ -93,6 +93,16 @@ def test_english_names_of_international_bodies_find_their_dutch_forms():
     assert not term_in("nato", "De top in Den Haag")
 
 
+@pytest.mark.parametrize(("term", "text"), [
+    ("spain", "Spanje verzette zich tegen de verplichting."), ("dane", "De Deen Mads Pedersen werd vijfde."),
+    ("guelders", "De provincie Gelderland gaf een vergunning."), ("mps", "De Tweede Kamer debatteert woensdag."),
+    ("turkey", "Oranje won van Turkije."), ("swiss", "Nemo uit Zwitserland won."),
+    ("greenleft", "Volgens GroenLinks-PvdA gaat het mis."), ("palace", "Trump sliep in het paleis."),
+])
+def test_english_names_of_countries_peoples_and_places_find_their_dutch_forms(term, text):
+    assert term_in(term, text)
+
+
 def test_specific_evidence_types_want_more_than_a_number():
     """An age, a sum of money and a clock time are numbers, but not every number is one of them: "How old is
     X?" is not answered by "X won 3 medals"."""

@@ -125,6 +125,8 @@ _PERSON = re.compile(
 
 
 _ARTICLES = {"De", "Het"}
+# Capitalised adjectives of countries and places ("Amerikaanse", "Franse", "Belgische"): they end no name.
+_ADJECTIVE = re.compile(r"[a-z](se|sche)$")
 
 
 def _capitalised_words(parts: Sequence[str]) -> int:
@@ -147,6 +149,10 @@ def person_names(text: str) -> list[str]:
         leading = len(parts)
         while parts and (parts[0].lower() in _NOT_NAMES or parts[0].lower() in _BEFORE_NAMES):
             parts = parts[1:]
+        while parts and parts[0] in _NAME_PARTICLES:  # "(Volgens) de Europese …": a lower-case particle starts no name
+            parts = parts[1:]
+        if parts and _ADJECTIVE.search(parts[-1]):
+            continue  # "De Amerikaanse president Donald Trump": a run that ends in an adjective is no name
         at_start = not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".!?«\"'(:"
         if at_start and parts and parts[0] in _ARTICLES and _capitalised_words(parts[1:]) >= 3:
             parts = parts[2:]  # "De Belg Wout van Aert": an article and a noun before the name

@@ -51,6 +51,21 @@ EXONYMS: dict[str, tuple[str, ...]] = {
     "prosecutors": ("officier van justitie", "openbaar ministerie"), "customs": ("douane",),
     "ministry": ("ministerie",), "defence": ("defensie",), "defense": ("defensie",), "justice": ("justitie",),
     "finance": ("financien",), "education": ("onderwijs",), "appeal": ("hoger beroep", "beroep"),
+    "commission": ("commissie",), "committee": ("commissie",), "mp": ("kamerlid", "kamer"),
+    "mps": ("kamerleden", "kamerlid", "kamer"),
+    "king": ("koning",), "queen": ("koningin",), "palace": ("paleis",), "royal": ("koninklijk", "konings"),
+    "province": ("provincie",), "greenleft": ("groenlinks",),
+    # Countries, their people and places, as the English name them.
+    "spain": ("spanje",), "spanish": ("spaans", "spanje"), "switzerland": ("zwitserland",),
+    "swiss": ("zwitser",), "turkey": ("turkije",), "turkish": ("turks", "turkije"), "denmark": ("denemarken",),
+    "danish": ("deens",), "dane": ("deen",), "italy": ("italie",), "italian": ("italiaan", "italie"),
+    "poland": ("polen",), "polish": ("pools", "polen"), "ukraine": ("oekraine",), "ukrainian": ("oekraine",),
+    "croatia": ("kroatie",), "russia": ("rusland",), "russian": ("russisch", "rusland"),
+    "austria": ("oostenrijk",), "greece": ("griekenland",), "ireland": ("ierland",), "scotland": ("schotland",),
+    "scottish": ("schots", "schotland"), "slovenia": ("slovenie",), "slovenian": ("sloveen", "slovenie"),
+    "morocco": ("marokko",), "moroccan": ("marokkaan", "marokko"), "canadian": ("canada",),
+    "brussels": ("brussel",), "antwerp": ("antwerpen",), "flanders": ("vlaanderen",), "guelders": ("gelderland",),
+    "frisian": ("fries",), "zealand": ("zeeland",),
 }
 
 QUESTION_TYPES = ("age", "money", "clock", "number", "time", "person", "reason", "place", "other")
