@@ -471,6 +471,26 @@ def test_the_second_part_of_a_question_is_a_follow_up_of_the_first(fake_settings
 
 
 
+def test_a_follow_up_that_would_only_quote_the_last_answer_again_also_quotes_the_articles_best_other_sentence(
+        fake_settings, tmp_path):
+    article = tmp_path / "loket.txt"
+    article.write_text("Loket\n\nWethouder Pieter Jansen opende dinsdag het nieuwe loket in het stadhuis.\n\n"
+                       "Het loket in het stadhuis is elke ochtend open.\n\n"
+                       "Pieter Jansen sprak woensdag de gemeenteraad toe over de kosten.\n", encoding="utf-8")
+    _, _, answerer = build(fake_settings, [article])
+    question = "Wanneer opende de wethouder het nieuwe loket in het stadhuis?"
+    first = answerer.answer(question)
+    assert quoted(first.text) == ["Wethouder Pieter Jansen opende dinsdag het nieuwe loket in het stadhuis."]
+
+    follow_up = "En wanneer kan ik daar terecht?"  # carries the topic over, so it would quote the opening again
+    as_text = answerer.answer(follow_up, [{"role": "user", "content": question},
+                                          {"role": "assistant", "content": first.text}])
+    assert quoted(as_text.text) == quoted(first.text)  # a plain-text history: what was quoted is not known
+    again = answerer.answer(follow_up, [{"role": "user", "content": question}, first])
+    assert quoted(again.text) == ["Wethouder Pieter Jansen opende dinsdag het nieuwe loket in het stadhuis.",
+                                  "Het loket in het stadhuis is elke ochtend open."]
+
+
 def test_a_how_old_question_is_answered_only_by_a_quote_that_gives_an_age(fake_settings, tmp_path):
     article = tmp_path / "gemeente.txt"
     article.write_text("Nieuwe burgemeester\n\nJan de Vries is de nieuwe burgemeester van Zwolle.\n\n"

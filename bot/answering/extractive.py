@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,43 +87,39 @@ class ExtractiveAnswerer:
         understood = rewrite_follow_up(question, turns)
         language = language_of(question)
         follows = followed_passages(question, understood, turns)
+        said = _last_evidence(turns) if follows else ()
         parts = question_parts(understood)
         if parts:  # "Who won, and where was it held?"
-            return self._answer_in_parts(understood, language, parts, follows)
-        return self.compose(understood, language, self.deliberate(understood, follows))
+            return self._answer_in_parts(understood, language, parts, follows, said)
+        return self.compose(understood, language, self.deliberate(understood, follows), said)
 
     def _answer_in_parts(self, question: str, language: str, parts: Sequence[str],
-                         follows: Sequence[tuple[str, int]]) -> Answer:
+                         follows: Sequence[tuple[str, int]], said: Collection[str]) -> Answer:
         """Each part answered on its own, quoted together. A later part is a follow-up of the first: one question
         is about one thing, so its pronouns are the first answer's persons ("…, and where did he sleep?") and it is
         looked for first where the first answer was found. When a part would abstain, the whole question is
         answered as one; when that abstains too, the answered parts are quoted and the others named."""
         chosen: list[tuple[list[Hit], list[Hit]] | None] = []
         turns: list[dict] = []
-        part_follows = follows
+        part_follows, part_said = follows, said
         for index, part in enumerate(parts):
-            deliberation = self.deliberate(rewrite_follow_up(part, turns), part_follows)
-            found = self._evidence(deliberation)
-            if index and found is not None and chosen[0] is not None and not _not_in(found[0], chosen[0][0]):
-                # It would quote what the first part's answer quotes: a second question asks something else, so
-                # its best other sentence of that article, if likely enough; else the first answer answers both.
-                quoted = chosen[0][0]
-                found = self._evidence(self._beside(deliberation, quoted)) or (quoted, found[1])
+            found = self._evidence(self.deliberate(rewrite_follow_up(part, turns), part_follows), part_said)
             chosen.append(found)
             if index == 0 and found is not None:
                 evidence = found[0]
                 part_follows = tuple(dict.fromkeys((h.file, h.paragraph) for h in evidence))
-                said = [h.text for h in evidence]
+                part_said = [h.text for h in evidence]
                 turns = [{"role": "user", "content": part}]
                 # A name the first part gives is what a later pronoun means ("When was Klein excluded and when
                 # was he questioned?"); else the person its answer names ("Who demanded it, and where did he sleep?").
                 if not names_in(part):
-                    turns.append({"role": "assistant", "content": " ".join(said), "question": part, "evidence": said})
+                    turns.append({"role": "assistant", "content": " ".join(part_said), "question": part,
+                                  "evidence": part_said})
         answered = [c for c in chosen if c is not None]
         if len(answered) < len(parts):
             whole = self.deliberate(question, follows)
             if not answered or self._evidence(whole) is not None:
-                return self.compose(question, language, whole)
+                return self.compose(question, language, whole, said)
         evidence, hits = answered[0]
         for more_evidence, more_hits in answered[1:]:
             evidence = self._joined(evidence, more_evidence)
@@ -164,18 +160,23 @@ class ExtractiveAnswerer:
         previous = self.retriever.neighbours(hit).get(hit.position - 1)
         return previous.text if previous is not None and previous.paragraph == hit.paragraph else ""
 
-    def compose(self, question: str, language: str, deliberation: Deliberation) -> Answer:
+    def compose(self, question: str, language: str, deliberation: Deliberation, said: Collection[str] = ()) -> Answer:
+        """The answer from a deliberation; ``said``: the sentences the conversation's last answer quoted."""
         if not deliberation.hits:
             return Answer(text=PHRASES[language]["empty"], sources=[], abstained=True, question=question,
                           language=language)
-        chosen = self._evidence(deliberation)
+        chosen = self._evidence(deliberation, said)
         if chosen is None:
             return self._abstain(question, language, self._unmentioned(question, deliberation.hits),
                                  self.retriever.titles(), [h.title for h in deliberation.hits])
         return self._answered(question, language, *chosen)
 
-    def _evidence(self, deliberation: Deliberation) -> tuple[list[Hit], list[Hit]] | None:
-        """What the answer quotes and the candidates, the chosen one first; None when the bot abstains."""
+    def _evidence(self, deliberation: Deliberation, said: Collection[str] = ()) -> tuple[list[Hit], list[Hit]] | None:
+        """What the answer quotes and the candidates, the chosen one first; None when the bot abstains.
+
+        A question that follows an answer asks something new: when all it would quote is what that answer quoted
+        (``said``), the best other sentence of the same article joins it, if the decision finds it likely enough
+        ("Is it going to give up?" after «Milieudefensie heeft de zaak verloren.»: the answer may be elsewhere)."""
         if not deliberation.hits:
             return None
         probabilities = self.decision.probabilities(deliberation.rows)
@@ -187,6 +188,10 @@ class ExtractiveAnswerer:
         evidence = self.evidence_for(best, hits)
         if len(quoted) > 1:
             evidence = self._with_runner_up(evidence, self.evidence_for(deliberation.hits[quoted[1]], hits))
+        if said and all(h.text in said for h in evidence):
+            other = self._evidence(self._beside(deliberation, evidence))
+            if other is not None:
+                evidence = self._joined(evidence, other[0])
         kind = deliberation.analysis.kind
         if kind in MUST_CARRY and not has_type(" ".join(h.text for h in evidence), kind):
             return None
@@ -320,6 +325,14 @@ class ExtractiveAnswerer:
             run_key, previous = key, hit
         pieces.append(f"«{' '.join(run)}» [{numbers[run_key]}]")
         return f"{lead} {' '.join(pieces)}"
+
+
+def _last_evidence(turns: Sequence[dict]) -> tuple[str, ...]:
+    """The sentences the conversation's last answer quoted (none when it abstained or came as plain text)."""
+    for turn in reversed(turns):
+        if turn.get("role") == "assistant":
+            return tuple(turn.get("evidence") or ())
+    return ()
 
 
 def _asked_part(part: str) -> str:
