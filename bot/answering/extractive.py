@@ -8,7 +8,6 @@ abstains when none is likely to.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
@@ -23,7 +22,7 @@ from bot.answering.features import (
     analyse,
     feature_rows,
 )
-from bot.answering.history import History, followed_passages, normalise_history
+from bot.answering.history import History, followed_passages, last_evidence, normalise_history, passages_of
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Hit, Retriever
 from bot.answering.types import Answer, Source, clean_question
@@ -34,6 +33,7 @@ from bot.language.linguistics import (
     names_in,
     question_parts,
     rewrite_follow_up,
+    without_topic,
 )
 from bot.language.terms import fold, has_type, term_in
 from bot.model.embedding import BotEmbeddings
@@ -87,7 +87,7 @@ class ExtractiveAnswerer:
         understood = rewrite_follow_up(question, turns)
         language = language_of(question)
         follows = followed_passages(question, understood, turns)
-        said = _last_evidence(turns) if follows else ()
+        said = last_evidence(turns) if follows else ()
         parts = question_parts(understood)
         if parts:  # "Who won, and where was it held?"
             return self._answer_in_parts(understood, language, parts, follows, said)
@@ -107,7 +107,7 @@ class ExtractiveAnswerer:
             chosen.append(found)
             if index == 0 and found is not None:
                 evidence = found[0]
-                part_follows = tuple(dict.fromkeys((h.file, h.paragraph) for h in evidence))
+                part_follows = passages_of(evidence)
                 part_said = [h.text for h in evidence]
                 turns = [{"role": "user", "content": part}]
                 # A name the first part gives is what a later pronoun means ("When was Klein excluded and when
@@ -327,18 +327,10 @@ class ExtractiveAnswerer:
         return f"{lead} {' '.join(pieces)}"
 
 
-def _last_evidence(turns: Sequence[dict]) -> tuple[str, ...]:
-    """The sentences the conversation's last answer quoted (none when it abstained or came as plain text)."""
-    for turn in reversed(turns):
-        if turn.get("role") == "assistant":
-            return tuple(turn.get("evidence") or ())
-    return ()
-
-
 def _asked_part(part: str) -> str:
     """A part of a question as the user asked it (without the first part carried over in brackets), in “…”: «…»
     are the article's own words."""
-    return "“" + re.sub(r"\s*\([^()]*\)$", "", part).strip() + "”"
+    return f"“{without_topic(part)}”"
 
 
 def _not_in(hits: Sequence[Hit], others: Sequence[Hit]) -> list[Hit]:

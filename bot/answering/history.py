@@ -8,9 +8,13 @@ against its text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from bot.answering.types import Answer
+
+if TYPE_CHECKING:
+    from bot.answering.retrieval import Hit
 
 HistoryItem = dict | Answer
 History = Sequence[HistoryItem]
@@ -40,6 +44,19 @@ def normalise_history(history: History | None) -> list[dict]:
         elif isinstance(turn, dict) and turn.get("role") in {"user", "assistant"}:
             turns.append({"role": turn["role"], "content": message_text(turn.get("content"))})
     return turns
+
+
+def last_evidence(turns: Sequence[dict]) -> tuple[str, ...]:
+    """The sentences the conversation's last answer quoted (none when it abstained or came as plain text)."""
+    for turn in reversed(turns):
+        if turn.get("role") == "assistant":
+            return tuple(turn.get("evidence") or ())
+    return ()
+
+
+def passages_of(sentences: Iterable[Hit]) -> tuple[tuple[str, int], ...]:
+    """The passages (file, paragraph) the sentences are in, in order: where a follow-up is looked for first."""
+    return tuple(dict.fromkeys((s.file, s.paragraph) for s in sentences))
 
 
 def followed_passages(question: str, understood: str, turns: Sequence[dict]) -> tuple[tuple[str, int], ...]:

@@ -16,6 +16,7 @@ import numpy as np
 from bot.answering.decision import RUNNER_UP_RATIO, DecisionModel, Trees
 from bot.answering.extractive import Deliberation, ExtractiveAnswerer
 from bot.answering.features import CHOICE_ONLY, FEATURES
+from bot.answering.history import passages_of
 from bot.eval.scoring import keys_match
 from bot.eval.sets import Question, QuestionSet
 from bot.language.linguistics import rewrite_follow_up
@@ -73,7 +74,7 @@ def label(answerer: ExtractiveAnswerer, question_set: QuestionSet) -> list[Label
             result.append(Labelled(question, deliberation, labels))
             right = [h for h, ok in zip(deliberation.hits, labels) if ok]
             evidence = answerer.evidence_for(right[0], deliberation.hits) if right else []
-            follows = tuple(dict.fromkeys((h.file, h.paragraph) for h in evidence))
+            follows = passages_of(evidence)
             history += [{"role": "user", "content": question.q},
                         {"role": "assistant", "content": question.q, "evidence": [h.text for h in evidence]}]
     return result

@@ -248,13 +248,13 @@ def _last_topic(history: Sequence[dict]) -> str | None:
         if not isinstance(turn, dict):
             continue
         if turn.get("role") == "assistant" and turn.get("question"):
-            return _without_topic(str(turn["question"]))
+            return without_topic(str(turn["question"]))
         if turn.get("role") == "user" and isinstance(turn.get("content"), str):
-            return _without_topic(turn["content"])
+            return without_topic(turn["content"])
     return None
 
 
-def _without_topic(question: str) -> str:
+def without_topic(question: str) -> str:
     """A question without a topic carried over before it: topics do not pile up over many turns."""
     return re.sub(r"\s*\([^()]*\)$", "", question).strip()
 
