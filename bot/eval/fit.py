@@ -107,34 +107,37 @@ def _threshold(model: DecisionModel, items: Sequence[Labelled], answer_weight: f
 
 
 def fit(items: Sequence[Labelled], features: tuple[str, ...] = FEATURES, runner_up_ratio: float = RUNNER_UP_RATIO,
-        answer_weight: float = ANSWER_WEIGHT) -> DecisionModel:
+        answer_weight: float = ANSWER_WEIGHT, seeds: Sequence[int] = range(SEEDS)) -> DecisionModel:
     """The decision model fitted on labelled candidates: ``features`` names the columns of their rows (all of
     FEATURES for the product; fewer for an ablation, bot/eval/study.py). The other settings are the product's
-    unless a study varies them. With signals of CHOICE_ONLY among them, two models are fitted: one over every
-    signal that chooses the candidate, and one without those that decides whether to answer (its threshold)."""
+    unless a study varies them (``seeds``: the fits' random seeds, whose choice alone moves the figures). With
+    signals of CHOICE_ONLY among them, two models are fitted: one over every signal that chooses the candidate,
+    and one without those that decides whether to answer (its threshold)."""
     items = [i for i in items if len(i.deliberation.rows)]
     answering = [c for c, name in enumerate(features) if name not in CHOICE_ONLY]
     if len(answering) < len(features):  # the choice over every signal; whether to answer over the others
         abstention = fit([replace(i, deliberation=replace(i.deliberation, rows=i.deliberation.rows[:, answering]))
-                          for i in items], tuple(features[c] for c in answering), runner_up_ratio, answer_weight)
-        return replace(_boosted(items, features, runner_up_ratio), threshold=abstention.threshold,
+                          for i in items], tuple(features[c] for c in answering), runner_up_ratio, answer_weight,
+                         seeds)
+        return replace(_boosted(items, features, runner_up_ratio, seeds), threshold=abstention.threshold,
                        abstention=abstention)
-    model = _boosted(items, features, runner_up_ratio)
+    model = _boosted(items, features, runner_up_ratio, seeds)
     return replace(model, threshold=_threshold(model, items, answer_weight))
 
 
-def _boosted(items: Sequence[Labelled], features: tuple[str, ...], runner_up_ratio: float) -> DecisionModel:
+def _boosted(items: Sequence[Labelled], features: tuple[str, ...], runner_up_ratio: float,
+             seeds: Sequence[int]) -> DecisionModel:
     from sklearn.ensemble import GradientBoostingClassifier
 
     rows = np.vstack([i.deliberation.rows for i in items])
     labels = np.concatenate([i.labels for i in items])
-    grown = [tree.tree_ for seed in range(SEEDS)
+    grown = [tree.tree_ for seed in seeds
              for tree in GradientBoostingClassifier(**BOOSTING, random_state=seed).fit(rows, labels).estimators_[:, 0]]
     prior = labels.mean()
     zeros = (0.0,) * len(features)
     return DecisionModel(features=features, mean=zeros, scale=(1.0,) * len(features), weights=zeros,
                          bias=float(np.log(prior / (1 - prior))), threshold=0.5, runner_up_ratio=runner_up_ratio,
-                         trees=_trees(grown), learning_rate=BOOSTING["learning_rate"] / SEEDS)
+                         trees=_trees(grown), learning_rate=BOOSTING["learning_rate"] / len(seeds))
 
 
 def _trees(grown: Sequence) -> Trees:

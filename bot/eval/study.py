@@ -2,12 +2,12 @@
 
 Every development question's candidates, signals and labels are computed once (``fit.label``: the product's
 own deliberation); each variant below is then refitted per fold and scored on the left-out article in
-seconds. The variants: ablations of each group of signals, the runner-up's ratio and the threshold's
-weight. The figures approximate the harness's, not exactly: a follow-up is studied after a right first turn
-(the harness after the bot's own), and the trees' fit moves with the last digits of the signals (another
-thread count, another index build), so a refit here need not equal the committed model (on-topic abstention
-left out: 0.44 here, 0.43-0.52 in the harness's builds). The README's [Evaluation](../../README.md#evaluation)
-reports them.
+seconds. The variants: ablations of each group of signals, the fits' random seeds (how far the fit alone moves
+the figures), the runner-up's ratio and the threshold's weight. The figures approximate the harness's, not
+exactly: a follow-up is studied after a right first turn (the harness after the bot's own), and the trees' fit
+moves with the last digits of the signals (another thread count, another index build), so a refit here need
+not equal the committed model (on-topic abstention left out: 0.44 here, 0.43-0.52 in the harness's builds).
+The README's [Evaluation](../../README.md#evaluation) reports them.
 """
 
 from __future__ import annotations
@@ -131,6 +131,9 @@ def run(labelled: Sequence[Labelled], blind: Sequence[Labelled]) -> None:
     print(f"\n{'variant':52s} {'left out: ' + header:58s} | blind")
     for name, fitter in variants:
         _print(name, score(labelled, blind, fitter))
+    print("\nthe committed signals with the fits' random seeds shifted (the fit's own noise; 0: the product's):")
+    for shift in (5, 10):
+        _print(f"  +{shift}", score(labelled, blind, partial(fit.fit, seeds=range(shift, shift + fit.SEEDS))))
     print("\nquoting the runner-up too when its probability is at least this share of the best one's "
           "(1.00: never):")
     for ratio in (0.5, 0.6, 0.7, 0.8, 0.9, 1.01):
