@@ -271,6 +271,17 @@ def test_a_compound_name_is_not_called_unmentioned_when_one_of_its_parts_is_ment
     absent = answerer.answer("Hoe oud is de Volt-directeur?")
     assert absent.abstained and PHRASES["nl"]["no_mention_many"].format(names="Volt-directeur") in absent.text
 
+def test_an_english_name_of_several_words_is_mentioned_when_its_dutch_form_is(fake_settings, tmp_path):
+    """'Party for Freedom' has no word of 'PVV': the name is known whole, never called unmentioned word by word."""
+    article = tmp_path / "motie.txt"
+    article.write_text("Motie aangenomen\n\nOok de PVV stemde voor de motie.\n", encoding="utf-8")
+    _, _, answerer = build(fake_settings, [article])
+    known = answerer.answer("How old is the leader of the Party for Freedom?")
+    assert known.abstained and "mention" not in known.text
+    unknown = answerer.answer("How old is the leader of the Party for the Animals?")
+    assert unknown.abstained and PHRASES["en"]["no_mention"].format(names="Party for the Animals") in unknown.text
+
+
 def test_an_abstention_over_many_articles_names_only_the_closest_ones(fake_settings, docs):
     extra = {"trein": ("Treinen rijden weer", "De treinen rijden weer na een storing in Utrecht."),
              "markt": ("Markt verhuist", "De weekmarkt verhuist naar het plein bij de kerk."),

@@ -44,6 +44,8 @@ def test_a_name_of_several_words_is_one_name_as_written():
     # the Dutch "van" between two names is a preposition, not part of one name
     groups = name_groups("Wat vindt GroenLinks van PVV en D66?")
     assert [written for written, _ in groups] == ["GroenLinks", "PVV", "D66"]
+    assert [w for w, _ in name_groups("Did the Party for the Animals vote for the Senate bill?")] == [
+        "Party for the Animals", "Senate"]
 
 
 def test_person_names():

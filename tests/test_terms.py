@@ -48,6 +48,9 @@ def test_content_terms_leave_out_function_and_question_words():
     ("Hoeveel uur duurde het overleg?", "number"),
     ("When will the cabinet meet again?", "time"),
     ("Wanneer praten ze verder?", "time"),
+    ("Since when has Uber used the new contracts?", "time"),
+    ("Tot wanneer is de tentoonstelling te zien?", "time"),
+    ("How did the party react when the minister scrapped the link?", "other"),
     ("Who called it chaos?", "person"),
     ("Which American won the 5 km twice?", "person"),
     ("What was the name of the woman who died in Haarlem?", "person"),
@@ -91,6 +94,20 @@ def test_english_names_of_international_bodies_find_their_dutch_forms():
     assert term_in("gdp", "Vijf procent van het bruto binnenlands product")
     assert term_in("prosecution", "Het Openbaar Ministerie eiste levenslang.")
     assert not term_in("nato", "De top in Den Haag")
+
+
+def test_an_english_name_of_several_words_is_one_term_that_finds_its_dutch_form():
+    question = "Did the Party for Freedom back the Public Prosecution Service?"
+    assert content_terms(question) == ["party for freedom", "back", "public prosecution service"]
+    assert term_in("party for freedom", "Ook de PVV stemde voor.")
+    assert term_in("public prosecution service", "Het OM eiste levenslang.")
+    assert term_in("great britain", "Kersten komt uit voor Groot-Brittannië.")
+    assert not term_in("public prosecution service", "Hij eiste levenslang, omdat het moest.")  # 'om' is a word
+
+
+def test_a_compound_is_found_when_each_of_its_parts_is():
+    assert term_in("pvda-greenleft", "GroenLinks-PvdA wil zorg en onderwijs ontzien.")  # no table entry has it
+    assert not term_in("pvda-greenleft", "GroenLinks wil zorg en onderwijs ontzien.")
 
 
 @pytest.mark.parametrize(("term", "text"), [

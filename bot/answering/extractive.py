@@ -35,7 +35,7 @@ from bot.language.linguistics import (
     rewrite_follow_up,
     without_topic,
 )
-from bot.language.terms import fold, has_type, term_in
+from bot.language.terms import fold, has_type, phrased_words, term_in
 from bot.model.embedding import BotEmbeddings
 from bot.settings import Settings
 
@@ -207,9 +207,9 @@ class ExtractiveAnswerer:
         abstention gives ("It does not mention GroenLinks"). Only names absent everywhere are named, and a name of
         several words (or parts: "NAVO-top") only when none of them is found ("World Wide Fund for Nature" may be
         the Wereld Natuur Fonds of the text: never "It does not mention Wide")."""
-        # A compound is a name of several words too: "NAVO-top" is mentioned when "NAVO" is.
-        groups = [(written, tuple(part for token in tokens for part in token.split("-") if part))
-                  for written, tokens in name_groups(question)]
+        # A compound is a name of several words too: "NAVO-top" is mentioned when "NAVO" is; a name that EXONYMS
+        # knows whole is one ("Party for Freedom" is mentioned when "PVV" is).
+        groups = [(written, _name_parts(written, tokens)) for written, tokens in name_groups(question)]
         passages = "\n".join(f"{h.title}\n{h.passage}" for h in hits)
         missing = [name for name in dict.fromkeys(t for _, tokens in groups for t in tokens)
                    if not term_in(fold(name), passages)]
@@ -325,6 +325,12 @@ class ExtractiveAnswerer:
             run_key, previous = key, hit
         pieces.append(f"«{' '.join(run)}» [{numbers[run_key]}]")
         return f"{lead} {' '.join(pieces)}"
+
+
+def _name_parts(written: str, tokens: Sequence[str]) -> tuple[str, ...]:
+    phrases = [phrase for phrase in phrased_words(written) if " " in phrase]
+    in_phrases = {word for phrase in phrases for word in phrase.split()}
+    return (*phrases, *(part for token in tokens for part in token.split("-") if part and fold(part) not in in_phrases))
 
 
 def _asked_part(part: str) -> str:

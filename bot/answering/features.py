@@ -52,6 +52,9 @@ class QuestionAnalysis:
 
 
 def analyse(question: str, follows: Sequence[tuple[str, int]] = ()) -> QuestionAnalysis:
+    # The names signal stays word by word, while the terms know names of several words whole ("party for
+    # freedom"): with whole names the model trusted a missing name more and refused more answerable questions
+    # on the blind set (README, Evaluation, session 16).
     names = [fold(n) for n in dict.fromkeys(names_in(question))]
     return QuestionAnalysis(question, content_terms(question), names, question_type(question), follows=tuple(follows))
 

@@ -72,14 +72,16 @@ def names_in(text: str) -> list[str]:
     return [token for _, tokens in name_groups(text) for token in tokens]
 
 
-# Lower-case words that may stand inside one name: "World Wide Fund for Nature", "Bank of England". Not the
+# Lower-case words that may stand inside one name (followed by "the" or not): "World Wide Fund for Nature", "Bank of
+# England", "Party for the Animals". Not the
 # Dutch "van": "Wat vindt GroenLinks van PVV?" names two.
 _NAME_JOINERS = {"for", "of"}
 
 
 def name_groups(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """The names of the text as written, each with its name tokens: adjacent name tokens, with at most one
-    joining word between two of them, are one name ("Geert Wilders", "World Wide Fund for Nature")."""
+    joining word between two of them ("for", "of", also "for the"), are one name ("Geert Wilders", "World Wide
+    Fund for Nature", "Party for the Animals")."""
     groups: list[tuple[str, tuple[str, ...]]] = []
     for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
         run: list[tuple[str, bool]] = []
@@ -91,7 +93,10 @@ def name_groups(text: str) -> list[tuple[str, tuple[str, ...]]]:
             if run and run[-1][1] and token.lower() in _NAME_JOINERS:
                 run.append((token, False))
                 continue
-            if run and not run[-1][1]:  # a joiner ends no name
+            if len(run) >= 2 and run[-1][0].lower() in _NAME_JOINERS and token.lower() == "the":
+                run.append((token, False))  # "Party for the Animals"
+                continue
+            while run and not run[-1][1]:  # a joiner ends no name
                 run.pop()
             if run:
                 groups.append((" ".join(t for t, _ in run), tuple(t for t, name in run if name)))

@@ -66,6 +66,51 @@ EXONYMS: dict[str, tuple[str, ...]] = {
     "morocco": ("marokko",), "moroccan": ("marokkaan", "marokko"), "canadian": ("canada",),
     "brussels": ("brussel",), "antwerp": ("antwerpen",), "flanders": ("vlaanderen",), "guelders": ("gelderland",),
     "frisian": ("fries",), "zealand": ("zeeland",),
+    # Names of several words, matched as one term (content_terms): no word of "Party for Freedom" is in "PVV".
+    # Dutch parties, public bodies and places, and common international ones, by their usual English names.
+    "party for freedom": ("pvv", "partij voor de vrijheid"),
+    "people party for freedom and democracy": ("vvd",), "people party": ("vvd",),
+    "christian democratic appeal": ("cda",), "christian democrats": ("cda",), "democrats 66": ("d66",),
+    "christian union": ("christenunie",), "labour party": ("pvda",), "green left": ("groenlinks",),
+    "greenleft-labour": ("groenlinks-pvda",), "socialist party": ("sp", "socialistische partij"),
+    "party for the animals": ("partij voor de dieren", "pvdd"),
+    "farmer-citizen movement": ("bbb", "boerburgerbeweging"), "farmers party": ("bbb",),
+    "new social contract": ("nsc", "nieuw sociaal contract"), "reformed political party": ("sgp",),
+    "forum for democracy": ("fvd", "forum voor democratie"),
+    "house of representatives": ("tweede kamer",), "lower house": ("tweede kamer",),
+    "upper house": ("eerste kamer",), "states general": ("staten-generaal",), "council of state": ("raad van state",),
+    "court of audit": ("rekenkamer",), "supreme court": ("hoge raad",), "court of appeal": ("gerechtshof", "hof"),
+    "appeals court": ("gerechtshof", "hof"), "district court": ("rechtbank",),
+    "public prosecution service": ("openbaar ministerie", "om"), "public prosecutor": ("officier van justitie", "om"),
+    "prosecution service": ("openbaar ministerie", "om"), "tax authority": ("belastingdienst",),
+    "tax authorities": ("belastingdienst",), "statistics netherlands": ("cbs", "centraal bureau voor de statistiek"),
+    "central bank": ("centrale bank", "dnb", "nederlandsche bank"), "dutch central bank": ("dnb", "nederlandsche bank"),
+    "data protection authority": ("autoriteit persoonsgegevens", "ap"),
+    "authority for consumers and markets": ("acm",), "financial markets authority": ("afm",),
+    "meteorological institute": ("knmi",), "weather service": ("knmi", "weerdienst"),
+    "national institute for public health": ("rivm",), "public health institute": ("rivm",),
+    "immigration and naturalisation service": ("ind",), "immigration service": ("ind",),
+    "royal military police": ("marechaussee",), "military police": ("marechaussee",),
+    "national police": ("politie", "nationale politie"), "safety board": ("onderzoeksraad",),
+    "food safety authority": ("nvwa",), "employee insurance agency": ("uwv",), "social and economic council": ("ser",),
+    "dutch railways": ("ns",), "prime minister": ("premier", "minister-president"),
+    "deputy prime minister": ("vicepremier",), "state secretary": ("staatssecretaris",),
+    "foreign affairs": ("buitenlandse zaken",), "foreign minister": ("minister van buitenlandse zaken",),
+    "home affairs": ("binnenlandse zaken",), "economic affairs": ("economische zaken",),
+    "social affairs": ("sociale zaken",), "infrastructure and water management": ("infrastructuur en waterstaat",),
+    "public health": ("volksgezondheid",),
+    "the hague": ("den haag",), "north holland": ("noord-holland",), "south holland": ("zuid-holland",),
+    "north brabant": ("noord-brabant", "brabant"), "united states": ("verenigde staten", "vs", "amerika"),
+    "united kingdom": ("verenigd koninkrijk", "brittannie", "brit"),
+    "great britain": ("groot-brittannie", "brittannie", "brit"), "european union": ("europese unie", "eu"),
+    "european commission": ("europese commissie",), "european parliament": ("europees parlement",),
+    "united nations": ("verenigde naties", "vn"), "world health organization": ("who", "wereldgezondheidsorganisatie"),
+    "international criminal court": ("internationaal strafhof",), "red cross": ("rode kruis",),
+    "south africa": ("zuid-afrika",), "new zealand": ("nieuw-zeeland",), "north korea": ("noord-korea",),
+    "south korea": ("zuid-korea",), "saudi arabia": ("saoedi-arabie",), "czech republic": ("tsjechie",),
+    "world cup": ("wereldbeker", "wk"), "world championships": ("wk", "wereldkampioenschap"),
+    "world championship": ("wk", "wereldkampioenschap"), "european championship": ("ek", "europees kampioenschap"),
+    "olympic games": ("olympische spelen", "spelen"), "olympics": ("olympische", "spelen"),
 }
 
 QUESTION_TYPES = ("age", "money", "clock", "number", "time", "person", "reason", "place", "other")
@@ -87,7 +132,10 @@ _TYPE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"\b(how (many|much|old|long|far|high|big|large|often|fast)|what (age|percentage|"
                           r"share|amount|number|price|cost|score|time did|winning time)|hoeveel|hoe (oud|lang|ver|"
                           r"hoog|groot|vaak|snel)|welk (percentage|bedrag|aantal)|wat (kost|kostte)|how old)\b")),
-    ("time", re.compile(r"\b(when|what (date|day|year|month|time)|which (date|day|year|month)|wanneer|"
+    # "When" asks a time where it starts a question or a part of one, not inside a clause ("How did they react
+    # when Heinen scrapped the link?").
+    ("time", re.compile(r"(^|\b(since|from|until|till|and|or|sinds|vanaf|tot|en|of) |, )(when|wanneer)\b|"
+                        r"\b(what (date|day|year|month|time)|which (date|day|year|month)|"
                         r"op welke (dag|datum)|welke (dag|datum)|in welk jaar|hoe laat|what time)\b")),
     ("reason", re.compile(r"\b(why|what (reason|caused|was the reason)|how come|waarom|om welke reden|"
                           r"wat (was|is) de (reden|aanleiding|oorzaak)|waardoor)\b")),
@@ -141,9 +189,24 @@ def folded_words(text: str) -> tuple[str, ...]:
     return tuple(re.sub(r"['’]s?$", "", w) for w in words(fold(text)))
 
 
+# The names of several words in EXONYMS, as word tuples, longest first.
+_PHRASES = sorted((tuple(key.split()) for key in EXONYMS if " " in key), key=len, reverse=True)
+
+
+@lru_cache(maxsize=4096)
+def phrased_words(text: str) -> tuple[str, ...]:
+    """The folded words, with each name of several words that EXONYMS knows as one ("party for freedom")."""
+    tokens, merged, at = folded_words(text), [], 0
+    while at < len(tokens):
+        phrase = next((p for p in _PHRASES if tokens[at:at + len(p)] == p), None)
+        merged.append(" ".join(phrase) if phrase else tokens[at])
+        at += len(phrase) if phrase else 1
+    return tuple(merged)
+
+
 def content_terms(question: str, limit: int = 6) -> list[str]:
     """The question's content words, folded, in order, without function words: what evidence must cover."""
-    terms = [w for w in folded_words(question) if w not in STOPWORDS and len(w) >= 2 and not w.isdigit()]
+    terms = [w for w in phrased_words(question) if w not in STOPWORDS and len(w) >= 2 and not w.isdigit()]
     return list(dict.fromkeys(terms))[:limit]
 
 
@@ -151,12 +214,22 @@ def _stem(term: str) -> str:
     return term if len(term) <= 4 else term[: max(4, len(term) - 2)]
 
 
+def _form_in(form: str, folded: str) -> bool:
+    if len(form) <= 2:  # an acronym ("om", "ap", "vs") is a word of its own, or starts a compound ("OM-zaak")
+        return f" {form} " in folded or f" {form}-" in folded
+    return f" {_stem(form)}" in folded or (len(form) >= 4 and form in folded)
+
+
 def term_in(term: str, text: str) -> bool:
-    """The folded term, a Dutch form of it, or its stem starts a word of the text ('debate' ~ 'debat')."""
+    """The folded term, a Dutch form of it, or its stem starts a word of the text ('debate' ~ 'debat'); a
+    compound when each of its parts is there ('greenleft-labour' ~ 'GroenLinks-PvdA')."""
     folded = " " + " ".join(folded_words(text)) + " "
     if f" {_stem(term)}" in folded or (len(term) >= 6 and term in folded):  # 'asiel' in 'asielmaatregelen'
         return True
-    return any(f" {_stem(form)}" in folded or (len(form) >= 4 and form in folded) for form in EXONYMS.get(term, ()))
+    if any(_form_in(form, folded) for form in EXONYMS.get(term, ())):
+        return True
+    parts = [part for part in term.split("-") if len(part) >= 2]
+    return len(parts) > 1 and all(term_in(part, text.replace("-", " ")) for part in parts)
 
 
 @lru_cache(maxsize=256)
@@ -164,6 +237,7 @@ def _asked(question: str) -> tuple[frozenset[str], tuple[str, ...]]:
     """The question's content words with their Dutch forms, and the stems of the longer ones: read once per
     question, not once per candidate sentence."""
     asked = {word for word in folded_words(question) if word not in STOPWORDS}  # 'in', 'van' stay: patterns read them
+    asked |= {phrase for phrase in phrased_words(question) if " " in phrase}
     asked |= {part for word in list(asked) for form in EXONYMS.get(word, ()) for part in form.split()}
     return frozenset(asked), tuple(_stem(word) for word in asked if len(word) >= 5)
 
