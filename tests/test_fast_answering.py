@@ -271,6 +271,7 @@ def test_a_compound_name_is_not_called_unmentioned_when_one_of_its_parts_is_ment
     absent = answerer.answer("Hoe oud is de Volt-directeur?")
     assert absent.abstained and PHRASES["nl"]["no_mention_many"].format(names="Volt-directeur") in absent.text
 
+
 def test_an_english_name_of_several_words_is_mentioned_when_its_dutch_form_is(fake_settings, tmp_path):
     """'Party for Freedom' has no word of 'PVV': the name is known whole, never called unmentioned word by word."""
     article = tmp_path / "motie.txt"

@@ -72,9 +72,8 @@ def names_in(text: str) -> list[str]:
     return [token for _, tokens in name_groups(text) for token in tokens]
 
 
-# Lower-case words that may stand inside one name (followed by "the" or not): "World Wide Fund for Nature", "Bank of
-# England", "Party for the Animals". Not the
-# Dutch "van": "Wat vindt GroenLinks van PVV?" names two.
+# Lower-case words that may stand inside one name, followed by "the" or not: "World Wide Fund for Nature", "Bank
+# of England", "Party for the Animals". Not the Dutch "van": "Wat vindt GroenLinks van PVV?" names two.
 _NAME_JOINERS = {"for", "of"}
 
 
@@ -93,7 +92,7 @@ def name_groups(text: str) -> list[tuple[str, tuple[str, ...]]]:
             if run and run[-1][1] and token.lower() in _NAME_JOINERS:
                 run.append((token, False))
                 continue
-            if len(run) >= 2 and run[-1][0].lower() in _NAME_JOINERS and token.lower() == "the":
+            if run and run[-1][0].lower() in _NAME_JOINERS and token.lower() == "the":
                 run.append((token, False))  # "Party for the Animals"
                 continue
             while run and not run[-1][1]:  # a joiner ends no name

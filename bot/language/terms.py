@@ -54,7 +54,8 @@ EXONYMS: dict[str, tuple[str, ...]] = {
     "commission": ("commissie",), "committee": ("commissie",), "mp": ("kamerlid", "kamer"),
     "mps": ("kamerleden", "kamerlid", "kamer"),
     "king": ("koning",), "queen": ("koningin",), "palace": ("paleis",), "royal": ("koninklijk", "konings"),
-    "province": ("provincie",), "greenleft": ("groenlinks",),
+    "province": ("provincie",), "greenleft": ("groenlinks",), "greenleft-labour": ("groenlinks-pvda",),
+    "olympics": ("olympische", "spelen"),
     # Countries, their people and places, as the English name them.
     "spain": ("spanje",), "spanish": ("spaans", "spanje"), "switzerland": ("zwitserland",),
     "swiss": ("zwitser",), "turkey": ("turkije",), "turkish": ("turks", "turkije"), "denmark": ("denemarken",),
@@ -72,7 +73,7 @@ EXONYMS: dict[str, tuple[str, ...]] = {
     "people party for freedom and democracy": ("vvd",), "people party": ("vvd",),
     "christian democratic appeal": ("cda",), "christian democrats": ("cda",), "democrats 66": ("d66",),
     "christian union": ("christenunie",), "labour party": ("pvda",), "green left": ("groenlinks",),
-    "greenleft-labour": ("groenlinks-pvda",), "socialist party": ("sp", "socialistische partij"),
+    "socialist party": ("sp", "socialistische partij"),
     "party for the animals": ("partij voor de dieren", "pvdd"),
     "farmer-citizen movement": ("bbb", "boerburgerbeweging"), "farmers party": ("bbb",),
     "new social contract": ("nsc", "nieuw sociaal contract"), "reformed political party": ("sgp",),
@@ -110,7 +111,7 @@ EXONYMS: dict[str, tuple[str, ...]] = {
     "south korea": ("zuid-korea",), "saudi arabia": ("saoedi-arabie",), "czech republic": ("tsjechie",),
     "world cup": ("wereldbeker", "wk"), "world championships": ("wk", "wereldkampioenschap"),
     "world championship": ("wk", "wereldkampioenschap"), "european championship": ("ek", "europees kampioenschap"),
-    "olympic games": ("olympische spelen", "spelen"), "olympics": ("olympische", "spelen"),
+    "olympic games": ("olympische spelen", "spelen"),
 }
 
 QUESTION_TYPES = ("age", "money", "clock", "number", "time", "person", "reason", "place", "other")
