@@ -426,6 +426,22 @@ def test_two_facts_from_two_places_are_both_quoted_in_reading_order_each_with_it
                            f"«Rond half twee trok het KNMI code rood weer in.» [{cited[3]}]")
 
 
+def test_the_runner_up_is_quoted_only_from_the_best_candidates_article(fake_settings, tmp_path):
+    (tmp_path / "storm.txt").write_text("Storm\n\nHet KNMI gaf code rood af voor Noord-Holland.\n\n"
+                                        "Rond half twee trok het KNMI code rood weer in.\n", encoding="utf-8")
+    (tmp_path / "hitte.txt").write_text("Hitte\n\nHet KNMI gaf code oranje af voor Limburg.\n", encoding="utf-8")
+    index, embeddings, _ = build(fake_settings, [tmp_path / "storm.txt", tmp_path / "hitte.txt"])
+    answerer = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings,
+                                  decision=simple_decision(runner_up_ratio=0.5))
+    question = "Wanneer gaf het KNMI code af?"
+    deliberation = answerer.deliberate(question)
+    near_tie = answerer.decision.quoted(answerer.decision.probabilities(deliberation.rows))
+    assert [deliberation.hits[i].file for i in near_tie] == ["hitte.txt", "storm.txt"]
+    a = answerer.answer(question)
+    assert quoted(a.text) == ["Het KNMI gaf code oranje af voor Limburg."]  # not a sentence of another article
+    assert {s.file for s in a.sources if s.cited} == {"hitte.txt"}
+
+
 def test_a_question_that_asks_two_things_quotes_the_answer_to_each_or_answers_as_one_question(fake_settings,
                                                                                               tmp_path):
     storm = tmp_path / "storm.txt"
