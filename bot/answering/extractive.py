@@ -186,8 +186,8 @@ class ExtractiveAnswerer:
         best = deliberation.hits[quoted[0]]
         hits = [best, *(h for h in deliberation.hits if h is not best)]
         evidence = self.evidence_for(best, hits)
-        # A runner-up from another article is not quoted: over the 750 evaluation questions that dropped two
-        # sentences from right answers and lost none (README, Evaluation, session 18).
+        # One question is about one article: a runner-up from another is not quoted (of the 750 evaluation answers,
+        # two lost an unrelated sentence and none a right one; README, Evaluation, session 18).
         if len(quoted) > 1 and deliberation.hits[quoted[1]].file == best.file:
             evidence = self._with_runner_up(evidence, self.evidence_for(deliberation.hits[quoted[1]], hits))
         if said and all(h.text in said for h in evidence):
