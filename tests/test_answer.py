@@ -179,7 +179,7 @@ def eval_questions() -> list[str]:
 
 def test_quoted_text_stays_within_the_cap_on_every_evaluation_question(ask):
     """The README's "at most 400 characters are quoted": the best evidence (at most 300, the sentence before
-    included) and the runner-up's together."""
+    included), the runner-up's and the complement's together."""
     import re
 
     from bot.answering.extractive import MAX_ANSWER_CHARS

@@ -413,7 +413,8 @@ def test_two_facts_from_two_places_are_both_quoted_in_reading_order_each_with_it
                      "Rond half twee trok het KNMI code rood weer in.\n", encoding="utf-8")
     index, embeddings, best_only = build(fake_settings, [storm])
     question = "Wanneer gaf het KNMI code rood af, wanneer trok het KNMI code rood in?"  # one question to the answerer
-    assert len(quoted(best_only.answer(question).text)) == 1
+    deliberation = best_only.deliberate(question)
+    assert len(best_only.decision.quoted(best_only.decision.probabilities(deliberation.rows))) == 1
 
     both = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings,
                               decision=simple_decision(runner_up_ratio=0.5))
@@ -424,6 +425,28 @@ def test_two_facts_from_two_places_are_both_quoted_in_reading_order_each_with_it
     assert set(cited) == {1, 3}
     assert a.text.endswith(f"«Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland.» [{cited[1]}] "
                            f"«Rond half twee trok het KNMI code rood weer in.» [{cited[3]}]")
+
+
+def test_a_term_the_quote_leaves_unsaid_brings_the_sentence_of_the_same_article_that_says_it(fake_settings, tmp_path):
+    (tmp_path / "storm.txt").write_text("Storm\n\nHet KNMI gaf kort voor acht uur code rood af voor Noord-Holland.\n\n"
+                                        "In Haarlem waaiden veel bomen om.\n\n"
+                                        "Rond half twee trok het KNMI code rood weer in.\n", encoding="utf-8")
+    (tmp_path / "hitte.txt").write_text("Hitte\n\nHet KNMI trok code oranje in voor Limburg.\n", encoding="utf-8")
+    _, _, best_only = build(fake_settings, [tmp_path / "storm.txt", tmp_path / "hitte.txt"])  # no runner-up
+    a = best_only.answer("Wanneer gaf het KNMI code rood af, wanneer trok het KNMI code rood in?")
+    assert quoted(a.text) == ["Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland.",
+                              "Rond half twee trok het KNMI code rood weer in."]  # "trok": not the other article's
+    assert {s.file for s in a.sources if s.cited} == {"storm.txt"}
+    # A quote that says every term of the question is not extended.
+    assert quoted(best_only.answer("Wanneer gaf het KNMI code rood af voor Noord-Holland?").text) == [
+        "Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland."]
+    # A term only another article says brings nothing: one question is about one article.
+    (tmp_path / "storm.txt").write_text("Storm\n\nHet KNMI gaf kort voor acht uur code rood af voor Noord-Holland.\n",
+                                        encoding="utf-8")
+    _, _, best_only = build(fake_settings.model_copy(update={"index_dir": tmp_path / "other"}),
+                            [tmp_path / "storm.txt", tmp_path / "hitte.txt"])
+    assert quoted(best_only.answer("Wanneer gaf het KNMI code rood af, wanneer trok het KNMI code rood in?").text) == [
+        "Het KNMI gaf kort voor acht uur code rood af voor Noord-Holland."]
 
 
 def test_the_runner_up_is_quoted_only_from_the_best_candidates_article(fake_settings, tmp_path):

@@ -21,6 +21,7 @@ from bot.answering.features import (
     WordVectors,
     analyse,
     feature_rows,
+    term_scores,
 )
 from bot.answering.history import History, followed_passages, last_evidence, normalise_history, passages_of
 from bot.answering.phrases import PHRASES
@@ -40,12 +41,15 @@ from bot.model.embedding import BotEmbeddings
 from bot.settings import Settings
 
 MAX_QUOTED_CHARS = 300  # one piece of evidence: a sentence and the neighbours it needs
-MAX_ANSWER_CHARS = 400  # the best evidence and the runner-up's together
+MAX_ANSWER_CHARS = 400  # the best evidence with the runner-up's and the complement's
 MAX_SOURCES = 3
 # Question types whose answer the quote must carry, or the bot abstains: "How old is Joost Klein?" is not answered
 # by a sentence about him without an age. Only *age*: for the other types, such a rule also refused right answers
 # (a sum of money, a place or a reason said in other words) that the learned decision keeps (README, Evaluation).
 MUST_CARRY = ("age",)
+# A term of the question is said by a text that has it literally (or its Dutch form) or a word at least this
+# similar to it (``embed_words``). Chosen leave-one-article-out among 0.65-0.90 (README, Evaluation, session 19).
+SAID_SIMILARITY = 0.75
 # An abstention names what the articles are about: all of them up to this many, else this many closest ones (a
 # list of every title of a large index would bury the answer).
 ABOUT_ALL = 3
@@ -189,7 +193,10 @@ class ExtractiveAnswerer:
         # One question is about one article: a runner-up from another is not quoted (of the 750 evaluation answers,
         # two lost an unrelated sentence and none a right one; README, Evaluation, session 18).
         if len(quoted) > 1 and deliberation.hits[quoted[1]].file == best.file:
-            evidence = self._with_runner_up(evidence, self.evidence_for(deliberation.hits[quoted[1]], hits))
+            evidence = self._extended(evidence, self.evidence_for(deliberation.hits[quoted[1]], hits))
+        complement = self._complement(deliberation, evidence, probabilities)
+        if complement is not None:
+            evidence = self._extended(evidence, self.evidence_for(complement, hits))
         if said and all(h.text in said for h in evidence):
             other = self._evidence(self._beside(deliberation, evidence))
             if other is not None:
@@ -198,6 +205,27 @@ class ExtractiveAnswerer:
         if kind in MUST_CARRY and not has_type(" ".join(h.text for h in evidence), kind):
             return None
         return evidence, hits
+
+    @staticmethod
+    def _complement(deliberation: Deliberation, evidence: list[Hit], probabilities: np.ndarray) -> Hit | None:
+        """The most probable other sentence of the evidence's article that says a term of the question the evidence
+        leaves unsaid ("How much of the penalty money has been paid so far, out of what total?": the total and the
+        sum paid are two sentences apart); None when the evidence says every term."""
+        analysis, first = deliberation.analysis, evidence[0]
+        vocabulary = next((c.vocabulary for c in deliberation.candidates if c.hit.file == first.file), None)
+
+        def said(text: str) -> np.ndarray:
+            return np.asarray(term_scores(analysis, vocabulary, text)) >= SAID_SIMILARITY
+
+        unsaid = ~said(f"{first.title}. " + " ".join(h.text for h in evidence))
+        if not unsaid.any():
+            return None
+        quoted = {h.key for h in evidence}
+        for i in np.argsort(-probabilities, kind="stable"):
+            hit = deliberation.hits[i]
+            if hit.file == first.file and hit.key not in quoted and (unsaid & said(hit.text)).any():
+                return hit
+        return None
 
     def _answered(self, question: str, language: str, evidence: list[Hit], hits: list[Hit]) -> Answer:
         sources = self._sources(evidence, hits)
@@ -269,10 +297,10 @@ class ExtractiveAnswerer:
         return evidence
 
     @staticmethod
-    def _with_runner_up(evidence: list[Hit], runner_up: list[Hit]) -> list[Hit]:
-        """The best evidence and the runner-up's, without repeats, in reading order within a document (the
-        best one's document first); the runner-up only while the quote stays within MAX_ANSWER_CHARS."""
-        joined = ExtractiveAnswerer._joined(evidence, runner_up)
+    def _extended(evidence: list[Hit], more: list[Hit]) -> list[Hit]:
+        """The evidence and more of it (the runner-up's, the complement's), without repeats, in reading order within
+        a document (the evidence's document first); the more only while the quote stays within MAX_ANSWER_CHARS."""
+        joined = ExtractiveAnswerer._joined(evidence, more)
         if len(joined) == len(evidence) or sum(len(h.text) for h in joined) > MAX_ANSWER_CHARS:
             return evidence
         return joined

@@ -122,11 +122,15 @@ def vocabulary_words(texts: Sequence[str]) -> list[str]:
                               if w not in STOPWORDS and len(w) >= 2 and not w.isdigit()))
 
 
-def _soft(analysis: QuestionAnalysis, covered: list[bool], candidate: Candidate, text: str) -> list[float]:
-    """Per term: 1 when the text has it literally (or its Dutch form); else its best word similarity."""
-    if candidate.vocabulary is None or not len(analysis.term_vectors):
+def term_scores(analysis: QuestionAnalysis, vocabulary: Vocabulary | None, text: str,
+                covered: Sequence[bool] | None = None) -> list[float]:
+    """Per question term: 1 when the text has it literally (or its Dutch form); else its best similarity to a word
+    of the text (0 without the document's vocabulary). ``covered``: the literal test's results, when known."""
+    if covered is None:
+        covered = [term_in(t, text) for t in analysis.terms]
+    if vocabulary is None or not len(analysis.term_vectors):
         return [float(c) for c in covered]
-    similarities = candidate.vocabulary.similarities(analysis.term_vectors, text)
+    similarities = vocabulary.similarities(analysis.term_vectors, text)
     return [1.0 if c else float(s) for c, s in zip(covered, similarities)]
 
 
@@ -144,7 +148,7 @@ def feature_rows(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) ->
         around = f"{hit.title}. {candidate.previous} {hit.text}"
         covered = [term_in(t, around) for t in analysis.terms]
         covered_alone = [term_in(t, hit.text) for t in analysis.terms]
-        soft = _soft(analysis, covered, candidate, around)
+        soft = term_scores(analysis, candidate.vocabulary, around, covered)
         typed = analysis.kind != "other"
         # The type's evidence among words the question does not use itself (terms.beyond_question).
         new_alone = beyond_question(hit.text, analysis.question)
