@@ -2,7 +2,8 @@
 
 Retrieval proposes candidate sentences; a learned model (bot/answering/decision.py) over their signals
 (bot/answering/features.py) picks the one that answers (and the runner-up when it is nearly as likely), or
-abstains when none is likely to.
+abstains when none is likely to. A term of the question that the quote leaves unsaid brings the sentence of the
+same article that says it (``_complement``).
 """
 
 from __future__ import annotations
@@ -220,10 +221,10 @@ class ExtractiveAnswerer:
         unsaid = ~said(f"{first.title}. " + " ".join(h.text for h in evidence))
         if not unsaid.any():
             return None
-        quoted = {h.key for h in evidence}
+        in_quote = {h.key for h in evidence}
         for i in np.argsort(-probabilities, kind="stable"):
             hit = deliberation.hits[i]
-            if hit.file == first.file and hit.key not in quoted and (unsaid & said(hit.text)).any():
+            if hit.file == first.file and hit.key not in in_quote and (unsaid & said(hit.text)).any():
                 return hit
         return None
 
