@@ -10,7 +10,7 @@ from bot.answering.features import FEATURES, analyse
 from bot.eval import fit
 from bot.eval.fit import Labelled
 from bot.eval.sets import Question
-from bot.eval.study import GROUPS, _follow_up, _masked_fit, score
+from bot.eval.study import GROUPS, _follow_up, _masked_fit, score, where_they_go
 
 TELLING = FEATURES.index("context_score")
 
@@ -81,3 +81,19 @@ def test_the_fits_seeds_are_a_choice_the_study_can_vary():
     assert np.allclose(shifted.probabilities(rows), product.probabilities(rows), atol=1e-3)  # made-up: separable
     assert shifted.learning_rate == product.learning_rate == fit.BOOSTING["learning_rate"] / fit.SEEDS
     assert fit.fit(development, seeds=[0]).learning_rate == fit.BOOSTING["learning_rate"]
+
+
+def test_the_study_tells_a_wrong_choice_from_a_wrong_threshold_and_from_no_right_candidate():
+    """Where the questions go: with the telling signal the choice is right and the unanswerable are abstained on;
+    without it, answerable questions are answered from a wrong candidate while a right one was retrieved."""
+    development, _ = made_up_articles()
+    kept = where_they_go(development, fit.fit)
+    assert sum(kept.values()) == len(development)
+    assert kept["answerable, answered, the choice right"] >= 0.95 * 80
+    assert kept["not answerable, abstained"] >= 0.95 * 40
+
+    dense = GROUPS["dense scores, rank and distance to the best"]
+    without = where_they_go(development, _masked_fit([c for c, name in enumerate(FEATURES) if name not in dense]))
+    assert without["answerable, answered, another candidate right"] + without[
+        "answerable, abstained, another candidate right"] > 40
+    assert without["answerable, answered, no candidate right"] == 0

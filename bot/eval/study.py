@@ -1,17 +1,19 @@
 """``python -m bot.eval --study``: what the decisions could do, leave-one-article-out, without re-answering.
 
-Every development question's candidates, signals and labels are computed once (``fit.label``: the product's
-own deliberation); each variant below is then refitted per fold and scored on the left-out article in
-seconds. The variants: ablations of each group of signals, the fits' random seeds (how far the fit alone moves
-the figures), the runner-up's ratio and the threshold's weight. The figures approximate the harness's, not
-exactly: a follow-up is studied after a right first turn (the harness after the bot's own), and the trees' fit
-moves with the last digits of the signals (another thread count, another index build), so a refit here need
-not equal the committed model (on-topic abstention left out: 0.44 here, 0.43-0.52 in the harness's builds).
+Every development question's candidates, signals and labels are computed once (``fit.label``: the product's own
+deliberation); each variant below is then refitted per fold and scored on the left-out article in seconds. First,
+where the left-out questions go (``where_they_go``: a wrong threshold, a wrong choice, or no right candidate
+retrieved). The variants: ablations of each group of signals, the fits' random seeds (how far the fit alone moves
+the figures), the runner-up's ratio and the threshold's weight. The figures approximate the harness's, not exactly:
+a follow-up is studied after a right first turn (the harness after the bot's own), and the trees' fit moves with
+the last digits of the signals (another thread count, another index build), so a refit here need not equal the
+committed model (on-topic abstention left out: 0.44 here, 0.43-0.52 in the harness's builds).
 The README's [Evaluation](../../README.md#evaluation) reports them.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -118,11 +120,33 @@ def selection(items: Sequence[Labelled], fitter: Callable) -> float:
     return _mean(right)
 
 
+def where_they_go(items: Sequence[Labelled], fitter: Callable) -> Counter[str]:
+    """Left out, per question and turn: what the decision did and whether a right candidate was there to take.
+    Tells apart the failures a threshold can trade (abstained, the choice right), a better choice could fix (another
+    candidate right) and only retrieval or a reader could (no candidate right)."""
+    outcomes: Counter[str] = Counter()
+    for file in sorted({i.question.file for i in items}):
+        model = fitter([i for i in items if i.question.file != file])
+        for item in (i for i in items if i.question.file == file and len(i.deliberation.rows)):
+            probabilities = model.probabilities(item.deliberation.rows)
+            did = "abstained" if model.confidence(item.deliberation.rows, probabilities) < model.threshold \
+                else "answered"
+            if item.question.abstain:
+                outcomes[f"not answerable, {did}"] += 1
+            elif item.labels[model.quoted(probabilities)].any():
+                outcomes[f"answerable, {did}, the choice right"] += 1
+            else:
+                outcomes[f"answerable, {did}, {'another' if item.labels.any() else 'no'} candidate right"] += 1
+    return outcomes
+
+
 def run(labelled: Sequence[Labelled], blind: Sequence[Labelled]) -> None:
     answerable = [i for i in labelled if not i.question.abstain and len(i.labels)]
     print(f"candidates: some retrieved candidate right {_mean([i.labels.any() for i in answerable]):.3f}, "
           f"the dense first {_mean([bool(i.labels[0]) for i in answerable]):.3f}, the learned choice "
           f"{selection(labelled, fit.fit):.3f} (answerable development questions, left out)")
+    print("where the development questions and turns go (left out): " + "; ".join(
+        f"{outcome} {count}" for outcome, count in sorted(where_they_go(labelled, fit.fit).items())))
     every = list(range(len(FEATURES)))
     variants: list[tuple[str, Callable]] = [("all signals (committed)", fit.fit)]
     # The band a new signal must beat: the committed signals with only the fits' random seeds changed.
