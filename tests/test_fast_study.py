@@ -10,7 +10,7 @@ from bot.answering.features import FEATURES, analyse
 from bot.eval import fit
 from bot.eval.fit import Labelled
 from bot.eval.sets import Question
-from bot.eval.study import GROUPS, _follow_up, _masked_fit, score, where_they_go
+from bot.eval.study import GROUPS, _follow_up, _masked_fit, fitted_once, score, where_they_go
 
 TELLING = FEATURES.index("context_score")
 
@@ -97,3 +97,13 @@ def test_the_study_tells_a_wrong_choice_from_a_wrong_threshold_and_from_no_right
     assert without["answerable, answered, another candidate right"] + without[
         "answerable, abstained, another candidate right"] > 40
     assert without["answerable, answered, no candidate right"] == 0
+
+
+def test_the_study_fits_each_fold_once_however_often_it_reads_it():
+    development, blind = made_up_articles()
+    fits = []
+    product = fitted_once(lambda items: fits.append(len(items)) or fit.fit(items))
+    first = score(development, blind, product)["left out"]
+    assert score(development, blind, product)["left out"]["key facts"] == first["key facts"]
+    assert sum(where_they_go(development, product).values()) == len(development)
+    assert len(fits) == 5  # four folds and the fit on every article

@@ -14,7 +14,7 @@ The README's [Evaluation](../../README.md#evaluation) reports them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -75,12 +75,29 @@ def _shown(model, item: Labelled) -> tuple[bool, bool]:
     return bool(item.labels[model.quoted(probabilities)].any()), False
 
 
+def _left_out(items: Sequence[Labelled], fitter: Callable) -> Iterator[tuple[object, list[Labelled]]]:
+    """Per development article: the decision fitted on the other articles, and the article's own items."""
+    for file in sorted({i.question.file for i in items}):
+        yield fitter([i for i in items if i.question.file != file]), [i for i in items if i.question.file == file]
+
+
+def fitted_once(fitter: Callable) -> Callable:
+    """The fitter, remembering its model per set of training articles: the study reads the product's fit three
+    times (choice, where the questions go, figures) and one fit of every fold takes minutes."""
+    models: dict[frozenset[str], object] = {}
+
+    def cached(items: Sequence[Labelled]):
+        key = frozenset(i.question.file for i in items)
+        if key not in models:
+            models[key] = fitter(items)
+        return models[key]
+
+    return cached
+
+
 def score(items: Sequence[Labelled], blind: Sequence[Labelled], fitter: Callable) -> dict:
     """Left-out and blind figures of one variant, on single questions (follow-up turns apart)."""
-    outcomes: list[tuple[Labelled, bool, bool]] = []
-    for file in sorted({i.question.file for i in items}):
-        model = fitter([i for i in items if i.question.file != file])
-        outcomes += [(i, *_shown(model, i)) for i in items if i.question.file == file]
+    outcomes = [(i, *_shown(model, i)) for model, held_out in _left_out(items, fitter) for i in held_out]
     model = fitter(list(items))
     blind_outcomes = [(i, *_shown(model, i)) for i in blind]
     return {"left out": _figures(outcomes), "blind": _figures(blind_outcomes)}
@@ -112,11 +129,9 @@ def _mean(values: Sequence[bool]) -> float:
 
 def selection(items: Sequence[Labelled], fitter: Callable) -> float:
     """Share of answerable questions whose most probable candidate is right (left out, abstention aside)."""
-    right = []
-    for file in sorted({i.question.file for i in items}):
-        model = fitter([i for i in items if i.question.file != file])
-        right += [bool(i.labels[int(np.argmax(model.probabilities(i.deliberation.rows)))])
-                  for i in items if i.question.file == file and not i.question.abstain and len(i.deliberation.rows)]
+    right = [bool(i.labels[int(np.argmax(model.probabilities(i.deliberation.rows)))])
+             for model, held_out in _left_out(items, fitter) for i in held_out
+             if not i.question.abstain and len(i.deliberation.rows)]
     return _mean(right)
 
 
@@ -125,12 +140,11 @@ def where_they_go(items: Sequence[Labelled], fitter: Callable) -> Counter[str]:
     Tells apart the failures a threshold can trade (abstained, the choice right), a better choice could fix (another
     candidate right) and only retrieval or a reader could (no candidate right)."""
     outcomes: Counter[str] = Counter()
-    for file in sorted({i.question.file for i in items}):
-        model = fitter([i for i in items if i.question.file != file])
-        for item in (i for i in items if i.question.file == file and len(i.deliberation.rows)):
+    for model, held_out in _left_out(items, fitter):
+        for item in (i for i in held_out if len(i.deliberation.rows)):
             probabilities = model.probabilities(item.deliberation.rows)
-            did = "abstained" if model.confidence(item.deliberation.rows, probabilities) < model.threshold \
-                else "answered"
+            answered = model.confidence(item.deliberation.rows, probabilities) >= model.threshold
+            did = "answered" if answered else "abstained"
             if item.question.abstain:
                 outcomes[f"not answerable, {did}"] += 1
             elif item.labels[model.quoted(probabilities)].any():
@@ -141,14 +155,15 @@ def where_they_go(items: Sequence[Labelled], fitter: Callable) -> Counter[str]:
 
 
 def run(labelled: Sequence[Labelled], blind: Sequence[Labelled]) -> None:
+    product = fitted_once(fit.fit)
     answerable = [i for i in labelled if not i.question.abstain and len(i.labels)]
     print(f"candidates: some retrieved candidate right {_mean([i.labels.any() for i in answerable]):.3f}, "
           f"the dense first {_mean([bool(i.labels[0]) for i in answerable]):.3f}, the learned choice "
-          f"{selection(labelled, fit.fit):.3f} (answerable development questions, left out)")
+          f"{selection(labelled, product):.3f} (answerable development questions, left out)")
     print("where the development questions and turns go (left out): " + "; ".join(
-        f"{outcome} {count}" for outcome, count in sorted(where_they_go(labelled, fit.fit).items())))
+        f"{outcome} {count}" for outcome, count in sorted(where_they_go(labelled, product).items())))
     every = list(range(len(FEATURES)))
-    variants: list[tuple[str, Callable]] = [("all signals (committed)", fit.fit)]
+    variants: list[tuple[str, Callable]] = [("all signals (committed)", product)]
     # The band a new signal must beat: the committed signals with only the fits' random seeds changed.
     variants += [(f"all signals, seeds +{shift}", partial(fit.fit, seeds=range(shift, shift + fit.SEEDS)))
                  for shift in (5, 10)]
