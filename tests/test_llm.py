@@ -23,7 +23,9 @@ from tests.llm_server import Reply, Request, ScriptedLLMServer
 
 pytestmark = [pytest.mark.usefixtures("indexed"), pytest.mark.slow]  # the real model and index
 
-TIMEOUT = 2.0
+TIMEOUT = 2.0  # the timeout tests' deadline (impatient_bot)
+# Every other test's: a scripted reply is immediate, but a loaded CI machine once took over 2 s to serve one.
+PATIENT = 30.0
 RED_LINE_NL = "Wat is de rode lijn van de ChristenUnie?"
 WAR_REFUGEES = "What status would war refugees get?"
 B_STATUS = "Oorlogsvluchtelingen krijgen een B-status, met minder rechten"
@@ -49,13 +51,18 @@ def server():
 
 
 def llm_settings(settings, **update):
-    return settings.model_copy(update={"answerer": "openai", "llm_model": "scripted", "llm_timeout": TIMEOUT,
+    return settings.model_copy(update={"answerer": "openai", "llm_model": "scripted", "llm_timeout": PATIENT,
                                        "llm_retries": 1, **update})
 
 
 @pytest.fixture(scope="module")
 def bot(settings, indexed, server) -> Bot:
     return Bot(llm_settings(settings, llm_base_url=server.url))
+
+
+@pytest.fixture(scope="module")
+def impatient_bot(settings, indexed, server) -> Bot:
+    return Bot(llm_settings(settings, llm_base_url=server.url, llm_timeout=TIMEOUT))
 
 
 def claim(r: Request, sentence: str, quote: str, needle: str | None = None) -> str:
@@ -251,7 +258,7 @@ def test_a_question_the_article_does_not_answer_never_reaches_the_llm(bot, serve
 
 
 def test_streaming_shows_verified_sentences_as_they_complete_and_never_an_unverified_one(settings, server):
-    bot = Bot(llm_settings(settings, llm_base_url=server.url, llm_timeout=30.0))
+    bot = Bot(llm_settings(settings, llm_base_url=server.url))
 
     def script(r: Request) -> Reply:
         lines = [claim(r, "Voor oorlogsvluchtelingen met een B-status is gezinshereniging geen optie.", NO_OPTION),
@@ -272,10 +279,10 @@ def test_streaming_shows_verified_sentences_as_they_complete_and_never_an_unveri
     assert seen[0][0] < server.finished[0]
 
 
-def test_a_timeout_falls_back_within_the_time_limit(bot, server):
+def test_a_timeout_falls_back_within_the_time_limit(impatient_bot, server):
     server.reset(lambda r: Reply(b_status_en(r), delay=30))
     start = time.monotonic()
-    a = bot.answer(WAR_REFUGEES)
+    a = impatient_bot.answer(WAR_REFUGEES)
     elapsed = time.monotonic() - start
     assert a.answerer == "extractive" and "B-status" in a.text
     assert a.note == f"The language model could not answer (no answer within {TIMEOUT:g} s), so the article's own " \
@@ -307,23 +314,23 @@ def test_an_unreachable_server_falls_back(settings, indexed):
     assert a.answerer == "extractive" and "cannot reach the server" in a.note and "B-status" in a.text
 
 
-def test_a_stream_that_stalls_is_cut_off_and_falls_back(bot, server):
+def test_a_stream_that_stalls_is_cut_off_and_falls_back(impatient_bot, server):
     server.reset(lambda r: Reply(b_status_en(r) + "\n" + invented(r), chunk_delay=0.8))
     start = time.monotonic()
-    pieces, final = collect(bot.stream(WAR_REFUGEES))
+    pieces, final = collect(impatient_bot.stream(WAR_REFUGEES))
     assert time.monotonic() - start < TIMEOUT + 5
     assert all("Syria" not in p for p in pieces)
     assert final.answerer == "extractive" and "no answer within" in final.note and "B-status" in final.text
 
 
-def test_timeouts_leave_no_thread_behind(bot, server):
+def test_timeouts_leave_no_thread_behind(impatient_bot, server):
     """The deadline is enforced in the caller's thread: a hung or trickling server leaks no worker threads."""
-    bot.answer(WAR_REFUGEES)  # connections and the model are up before counting
+    impatient_bot.answer(WAR_REFUGEES)  # connections and the model are up before counting
     before = {t.ident for t in threading.enumerate()}
     for delays in ({"delay": 30}, {"chunk_delay": 0.8}):
         server.reset(lambda r, delays=delays: Reply(f"{b_status_en(r)}\n{invented(r)}", **delays))
         for _ in range(2):
-            _, final = collect(bot.stream(WAR_REFUGEES))
+            _, final = collect(impatient_bot.stream(WAR_REFUGEES))
             assert "no answer within" in final.note
     # the scripted server's own handler threads sleep out their scripted delay: not the bot's
     leaked = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()
