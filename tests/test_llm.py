@@ -62,7 +62,12 @@ def bot(settings, indexed, server) -> Bot:
 
 @pytest.fixture(scope="module")
 def impatient_bot(settings, indexed, server) -> Bot:
-    return Bot(llm_settings(settings, llm_base_url=server.url, llm_timeout=TIMEOUT))
+    """A bot that gives the LLM 2 s, warmed up first (its first answer embeds the article's words): the timeout
+    tests time the deadline, not a cold start."""
+    bot = Bot(llm_settings(settings, llm_base_url=server.url, llm_timeout=TIMEOUT))
+    server.reset(lambda r: Reply(b_status_en(r)))
+    bot.answer(WAR_REFUGEES)
+    return bot
 
 
 def claim(r: Request, sentence: str, quote: str, needle: str | None = None) -> str:
