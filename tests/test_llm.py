@@ -329,8 +329,8 @@ def test_a_stream_that_stalls_is_cut_off_and_falls_back(impatient_bot, server):
 
 
 def test_timeouts_leave_no_thread_behind(impatient_bot, server):
-    """The deadline is enforced in the caller's thread: a hung or trickling server leaks no worker threads."""
-    impatient_bot.answer(WAR_REFUGEES)  # connections and the model are up before counting
+    """The deadline is enforced in the caller's thread: a hung or trickling server leaks no worker threads (the
+    fixture's warm-up answer has opened the connections and loaded the model before they are counted)."""
     before = {t.ident for t in threading.enumerate()}
     for delays in ({"delay": 30}, {"chunk_delay": 0.8}):
         server.reset(lambda r, delays=delays: Reply(f"{b_status_en(r)}\n{invented(r)}", **delays))
