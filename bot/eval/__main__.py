@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     report["shared_dev"] = print_figures("  of which the shared dev set", shared)
     if blind_rows:
         report["blind"] = print_figures("blind set (committed weights, never tuned on)", blind_rows)
+    print("  (p50: the evaluation embeds each question once per run, so the left-out timings are mostly cached ones;\n"
+          "   `python -m bench latency` times the product's answer() on a question's first ask and when asked again)")
     print_table("category (left out)", scoring.by(left_out, scoring.category_of))
     print_table("article (left out)", scoring.by(left_out, lambda r: r.question.file))
     if blind_rows:
