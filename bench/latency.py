@@ -3,12 +3,13 @@
 The floor is what no answer can avoid: one ``encode_query`` of the same question with the loaded model,
 plus one Chroma query of the same size (k = 2 x BOT_TOP_K) on the same collection. Each question is
 timed both ways in every round, alternating which goes first; the figures are per-question medians,
-then p50/p95 over the questions, and the ratio answer / floor (target: <= 1.2).
+then p50/p95 over the questions, and the ratio answer / floor (target: <= 1.2; issue 12's bound: 1.3).
 
-The first round is a question's *first ask*: the bot has answered only the warm-up and the questions before
-it, as a running server would, so the question's own terms are not in its word-vector cache yet and cost a
-second model call. Later rounds ask again, with those vectors cached. Both are reported; the first ask is
-what a user's new question costs.
+Each round also times a question's *first ask*: the bot forgets the vectors of the question's terms that it
+did not know after the warm-up (its documents' words it knows), as a server that has answered nothing but the
+warm-up, so they are embedded with the question (packed into its forward pass, bot/model/packing.py). The
+plain rounds ask again, with those vectors kept. Both are reported; the first ask is what a user's new
+question costs.
 
 ``python -m bench latency [--repeats N] [--all] [--profile]``; --all uses every question of the
 evaluation set instead of the shared dev questions; --profile prints a pyinstrument profile of answer().
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from bot import answer
         from bot.answering import get_bot
+        from bot.answering.features import analyse
+        from bot.answering.types import clean_question
 
         bot = get_bot()
         answer("warm-up: what is this article about?")  # model load and index open are cold start, not latency
@@ -66,19 +69,26 @@ def main(argv: list[str] | None = None) -> int:
         def floor(question: str) -> None:
             chunks.query(query_embeddings=[encode_query(model, question)], n_results=k)
 
+        # A server that has answered only the warm-up knows its documents' words, not the questions' other terms.
+        words = bot.extractive.words
+        new_terms = {q: words.missing(analyse(clean_question(q, bot.settings.max_question_chars)).terms)
+                     for q in questions}
+
         floor(questions[0])
-        timings: dict[str, dict[str, list[float]]] = {"answer": {q: [] for q in questions},
-                                                      "floor": {q: [] for q in questions}}
+        timings: dict[str, dict[str, list[float]]] = {name: {q: [] for q in questions}
+                                                      for name in ("answer", "first ask", "floor")}
         for round_number in range(args.repeats):
             for question in questions:
-                steps = [("answer", answer), ("floor", floor)]
+                steps = [("answer", answer), ("first ask", answer), ("floor", floor)]
                 for name, call in steps[::-1] if (round_number + questions.index(question)) % 2 else steps:
+                    if name == "first ask":
+                        words.forget(new_terms[question])
                     start = time.perf_counter()
                     call(question)
                     timings[name][question].append(time.perf_counter() - start)
 
-        first = [timings["answer"][q][0] for q in questions]
-        again = [median(timings["answer"][q][1:] or timings["answer"][q]) for q in questions]
+        first = [median(timings["first ask"][q]) for q in questions]
+        again = [median(timings["answer"][q]) for q in questions]
         answer_med = [median(timings["answer"][q]) for q in questions]
         floor_med = [median(timings["floor"][q]) for q in questions]
         ratios = [a / f for a, f in zip(answer_med, floor_med)]
@@ -101,13 +111,14 @@ def main(argv: list[str] | None = None) -> int:
              f"{figures['floor_p95_ms']:.0f} ms"],
             ["ratio answer / floor", f"{figures['ratio_p50']:.2f}x", f"{figures['ratio_p95']:.2f}x"],
         ]))
-        print(f"first ask (terms not cached): p50 {figures['first_ask_p50_ms']:.0f} ms, "
+        print(f"first ask (its new terms not yet embedded): p50 {figures['first_ask_p50_ms']:.0f} ms, "
               f"{figures['ratio_first_ask_p50']:.2f}x the floor; "
               f"asked again: p50 {figures['asked_again_p50_ms']:.0f} ms, "
               f"{figures['ratio_asked_again_p50']:.2f}x")
         print(f"per-question ratio, median: {figures['ratio_median_per_question']:.2f}x; "
               f"overhead beyond the floor, median: {figures['overhead_p50_ms']:.0f} ms "
-              f"(target: ratio <= 1.20; encoder {figures['encoder']}, torch threads {figures['torch_threads']})")
+              f"(targets: ratio <= 1.20, first ask <= 1.3; encoder {figures['encoder']}, "
+              f"torch threads {figures['torch_threads']})")
 
         if args.profile:
             from pyinstrument import Profiler

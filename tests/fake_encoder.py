@@ -61,8 +61,8 @@ def fake_vector(text: str, dimensions: int = DIMENSIONS, n: int = NGRAM) -> np.n
 class FakeEmbeddings(Embeddings):
     """What :class:`~bot.model.embedding.BotEmbeddings` offers the index, ingestion, retrieval and the service:
     ``identity``, ``embed_documents``, ``embed_titled``, ``embed_query``, ``embed_queries`` (one array),
-    ``embed_words``, ``documents_embedded``, ``load_in_background`` and ``loaded``. Built with the same
-    ``settings`` argument, so it can stand in for it.
+    ``embed_words``, ``embed_query_and_words``, ``documents_embedded``, ``load_in_background`` and ``loaded``.
+    Built with the same ``settings`` argument, so it can stand in for it.
 
     The identity names the configured model too, so that another ``BOT_MODEL`` is another identity (as with the
     real model) and the index's model check can be exercised without a second model.
@@ -107,6 +107,10 @@ class FakeEmbeddings(Embeddings):
 
     def embed_words(self, words: Sequence[str]) -> np.ndarray:
         return self.embed_queries(words)
+
+    def embed_query_and_words(self, query: str, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        words = [fake_vector(word, self.dimensions) for word in words]
+        return self.embed_queries([query])[0], np.stack(words) if words else np.zeros((0, self.dimensions))
 
 
 def simple_decision(min_context: float = 0.4, threshold: float = 0.5, runner_up_ratio: float = 2.0) -> DecisionModel:

@@ -13,6 +13,7 @@ import pytest
 from bot.ingest import chunk_document
 from bot.language.text import read_document
 from bot.model.lean import LeanEncoder, supports
+from bot.model.packing import packable
 from tests.conftest import ARTICLE, ROOT, SECOND_ARTICLE
 
 ODD = ["", " ", "  dubbele   spaties\n en\tnieuwe regels ", "émoji 🚲🇳🇱 “quotes” «guillemets» — 's nachts",
@@ -63,6 +64,29 @@ def test_titled_contexts_are_embedded_with_the_title_in_the_document_prompt(both
                            atol=1e-3)  # the title changes the vectors
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("encoder", ["sentence-transformers", "lean"])
+def test_a_question_and_its_terms_packed_in_one_pass_get_the_vectors_of_separate_calls(settings, encoder, monkeypatch):
+    """A new question's terms are embedded in the question's own forward pass (bot.model.packing), each text
+    attending only to itself: the vectors are those of ``embed_queries`` and ``embed_words``, also for a question
+    longer than the sliding window (257 tokens) and for odd words."""
+    from bot.model.embedding import BotEmbeddings
+
+    embeddings = BotEmbeddings(settings.model_copy(update={"encoder": encoder}))
+    long_question = " ".join(c.page_content for c in chunk_document(read_document(ARTICLE)))[:1500] + "?"
+    words = ["christian union", "red", "line", "Israël", "house of representatives", "🚲", " ", "A" * 300]
+    asked = ["What is the Christian Union's red line?", long_question]
+    with monkeypatch.context() as patched:  # no call of the model's own encode: one packed pass
+        patched.setattr(embeddings.model, "encode", lambda *args, **kwargs: pytest.fail("encode was called"))
+        packed = [embeddings.embed_query_and_words(question, words) for question in asked]
+    for question, (query, word_vectors) in zip(asked, packed):
+        np.testing.assert_allclose(query, embeddings.embed_queries([question])[0], atol=1e-5)
+        np.testing.assert_allclose(word_vectors, embeddings.embed_words(words), atol=1e-5)
+    query, none = embeddings.embed_query_and_words("Wie?", [])  # no new terms: the query's own call
+    assert none.shape[0] == 0
+    np.testing.assert_array_equal(query, embeddings.embed_queries(["Wie?"])[0])
+
+
 @pytest.mark.slow  # reads the assembled model's configs: on a new machine the fast tier runs before the model exists
 def test_other_layouts_are_left_to_sentence_transformers(settings, tmp_path):
     assert supports(settings.model_dir)
@@ -75,6 +99,7 @@ def test_other_layouts_are_left_to_sentence_transformers(settings, tmp_path):
     pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
     (folder / "1_Pooling" / "config.json").write_text(json.dumps({**pooling, "pooling_mode_cls_token": True}))
     assert not supports(folder)
+    assert not packable(None, folder)  # nor packed into one pass (bot.model.packing): their own encode, per call
     assert not supports(tmp_path / "nowhere")
 
 

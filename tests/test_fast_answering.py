@@ -15,7 +15,7 @@ import pytest
 
 from bot.answering.decision import DecisionModel
 from bot.answering.extractive import ABOUT_ALL, MAX_QUOTED_CHARS, ExtractiveAnswerer
-from bot.answering.features import CHOICE_ONLY, FEATURES
+from bot.answering.features import CHOICE_ONLY, FEATURES, analyse
 from bot.answering.phrases import PHRASES
 from bot.answering.retrieval import Retriever
 from bot.answering.types import Answer, Source
@@ -339,6 +339,29 @@ def test_an_answerer_deciding_with_another_model_shares_its_word_vectors(fake_se
     assert strict.answer(question).abstained
     assert embedded[before:] == [[question]]  # only the question again: no term or document word re-embedded
     assert not lenient.answer(question).abstained  # the original keeps its own model
+
+
+def test_a_new_questions_terms_are_embedded_in_the_questions_own_call_and_then_kept(fake_settings, docs):
+    index, embeddings, _ = build(fake_settings, [docs])
+    calls, embed, embed_words = [], embeddings.embed_query_and_words, embeddings.embed_words
+    embeddings.embed_query_and_words = lambda query, words: calls.append((query, list(words))) or embed(query, words)
+    embeddings.embed_words = lambda words: calls.append(("words", list(words))) or embed_words(words)
+    answerer = ExtractiveAnswerer(Retriever(index, embeddings, 8), fake_settings, decision=simple_decision(0.3))
+
+    def asked(question: str) -> tuple[list, list[str]]:
+        del calls[:]
+        answerer.answer(question)
+        return [c for c in calls if c[0] != "words"], [w for c in calls if c[0] == "words" for w in c[1]]
+
+    question = "Wanneer is het loket open?"
+    terms = analyse(question).terms
+    assert terms
+    with_question, apart = asked(question)
+    assert with_question == [(question, terms)]  # one call for the question and its terms (one forward pass, packed)
+    assert not set(terms) & set(apart)  # and not again on their own (the document's words are, once)
+    assert asked(question) == ([(question, [])], [])  # asked again: the terms' vectors are kept
+    other = "Is het loket op zondag open?"
+    assert asked(other) == ([(other, [t for t in analyse(other).terms if t not in terms])], [])
 
 
 def test_an_empty_index_says_nothing_is_indexed(fake_settings):

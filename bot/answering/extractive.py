@@ -136,12 +136,15 @@ class ExtractiveAnswerer:
         return result
 
     def deliberate(self, question: str, follows: Sequence[tuple[str, int]] = ()) -> Deliberation:
-        """Retrieve candidates for the question and compute their signals (one model call). ``follows``: for a
+        """Retrieve candidates for the question and compute their signals (one model call, the question's new terms
+        packed with it). ``follows``: for a
         follow-up that points back, the passages the answer before it quoted."""
         analysis = analyse(question, follows)
         if not self.retriever.index.has_documents():
             return Deliberation(question, analysis, [])
-        query = self.retriever.embeddings.embed_queries([question])[0]
+        new_terms = self.words.missing(analysis.terms)
+        query, new_term_vectors = self.retriever.embeddings.embed_query_and_words(question, new_terms)
+        self.words.keep(new_terms, new_term_vectors)
         analysis.term_vectors = self.words.of(analysis.terms)
         hits = self.retriever.search(query)
         candidates = [Candidate(hit, self._previous_text(hit), self._vocabulary(hit)) for hit in hits]

@@ -86,9 +86,9 @@ class Vocabulary:
 
 
 class WordVectors(VectorCache):
-    """Vectors of single words (question terms and documents' words alike), embedded once and kept. Words are
-    embedded apart from the question: padded to the question's length in its batch they cost about three times
-    as much (README, Evaluation)."""
+    """Vectors of single words (question terms and documents' words alike), embedded once and kept. A question's
+    new terms are embedded in the question's own forward pass, packed beside it rather than padded to its length
+    in its batch (:mod:`bot.model.packing`; README, Evaluation, session 25)."""
 
     def __init__(self, embed: Callable[[Sequence[str]], np.ndarray], size: int = 20_000) -> None:
         super().__init__(embed, size)

@@ -37,7 +37,7 @@ class EvaluationBot:
     def _cache_embeddings(self) -> None:
         """Every fold asks the same questions again: embed each batch of texts once per run."""
         embeddings, cache = self.bot.embeddings, {}
-        original = embeddings.embed_queries
+        original, original_pair = embeddings.embed_queries, embeddings.embed_query_and_words
 
         def embed_queries(texts: Sequence[str]) -> np.ndarray:
             key = tuple(texts)
@@ -45,7 +45,15 @@ class EvaluationBot:
                 cache[key] = original(texts)
             return cache[key]
 
+        def embed_query_and_words(query: str, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+            if words:  # the question's first ask: its vector comes packed with its new terms
+                vector, word_vectors = original_pair(query, words)
+                cache.setdefault((query,), vector[None])
+                return vector, word_vectors
+            return original_pair(query, words)  # embed_queries, cached
+
         embeddings.embed_queries = embed_queries
+        embeddings.embed_query_and_words = embed_query_and_words
 
     def answerer(self, model: DecisionModel) -> ExtractiveAnswerer:
         # Every fold shares the product's word vectors: a document's words are embedded once per run.

@@ -16,13 +16,29 @@ class VectorCache:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
+    def missing(self, texts: Sequence[str]) -> list[str]:
+        """The texts not kept yet, each once, in order."""
+        with self._lock:
+            return [t for t in dict.fromkeys(texts) if t not in self._vectors]
+
+    def keep(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Keep vectors embedded elsewhere (with this cache's embedding function's prompt and model)."""
+        with self._lock:
+            self._vectors.update(zip(texts, vectors))
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+
+    def forget(self, texts: Sequence[str]) -> None:
+        with self._lock:
+            for text in texts:
+                self._vectors.pop(text, None)
+
     def of(self, texts: Sequence[str]) -> np.ndarray:
         """One vector per text, in order; only texts not kept yet are embedded (in one call)."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, 0))
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        missing = self.missing(texts)
         fresh = dict(zip(missing, self._embed(missing))) if missing else {}
         with self._lock:
             self._vectors.update(fresh)

@@ -176,25 +176,21 @@ class LeanEncoder:
         half = x.shape[-1] // 2
         return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
-    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Token embeddings (last hidden state) of a right-padded batch."""
+    def hidden_states(self, input_ids: torch.Tensor, positions: torch.Tensor,
+                      masks: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Token embeddings (last hidden state): ``positions`` [batch, length], and per layer type a boolean mask
+        [batch, 1, length, length] of which tokens each token attends to."""
         import torch
         import torch.nn.functional as F
 
         w = self._w
         batch, length = input_ids.shape
         hidden = F.embedding(input_ids, w["embed_tokens.weight"]) * self.embed_scale.to(w["embed_tokens.weight"].dtype)
-        positions = torch.arange(length).unsqueeze(0)
         rope = {}
         for kind, inv_freq in self.inv_freq.items():
             freqs = positions[..., None].float() * inv_freq
             emb = torch.cat((freqs, freqs), dim=-1)
             rope[kind] = (emb.cos().to(hidden.dtype).unsqueeze(1), emb.sin().to(hidden.dtype).unsqueeze(1))
-        valid = attention_mask.bool()[:, None, None, :]  # [batch, 1, 1, kv]
-        full = valid.expand(batch, 1, length, length)
-        index = torch.arange(length)
-        window = (index[:, None] - index[None, :]).abs() < self.sliding_window
-        masks = {"full_attention": full, "sliding_attention": full & window}
         groups = self.heads // self.kv_heads
         for number, kind in enumerate(self.layer_types):
             p = f"layers.{number}."
@@ -229,7 +225,6 @@ class LeanEncoder:
 
     def _embed_batch(self, texts: list[str]) -> torch.Tensor:
         import torch
-        import torch.nn.functional as F
 
         encodings = self.tokenizer.encode_batch(texts)
         length = max(len(e.ids) for e in encodings)
@@ -238,14 +233,31 @@ class LeanEncoder:
         for row, encoding in enumerate(encodings):
             ids[row, : len(encoding.ids)] = torch.tensor(encoding.ids, dtype=torch.long)
             mask[row, : len(encoding.ids)] = 1
-        tokens = self._forward(ids, mask)
+        valid = mask.bool()[:, None, None, :].expand(len(texts), 1, length, length)
+        tokens = self.hidden_states(ids, torch.arange(length).unsqueeze(0), self.masks(valid, torch.arange(length)))
         # sentence-transformers' mean Pooling (prompt tokens included), then the Dense layers and Normalize.
         weights = mask.unsqueeze(-1).expand_as(tokens).to(tokens.dtype)
         pooled = (tokens * weights).sum(dim=1, dtype=tokens.dtype) / torch.clamp(
             weights.sum(dim=1, dtype=tokens.dtype), min=1e-9)
+        return self.head(pooled)
+
+    def masks(self, attends: torch.Tensor, index: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per layer type, which tokens each token attends to: ``attends`` where both lie within the sliding window
+        (``index``: the tokens' places in the sequence)."""
+        window = (index[:, None] - index[None, :]).abs() < self.sliding_window
+        return {"full_attention": attends, "sliding_attention": attends & window}
+
+    def head(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The Dense layers and Normalize, over pooled token embeddings."""
+        import torch.nn.functional as F
+
         for dense in self._dense:
             pooled = F.linear(pooled, dense)
         return F.normalize(pooled, p=2, dim=-1)
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """The texts' token ids as ``encode`` reads them (special tokens added, truncated to the maximum length)."""
+        return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
 
     # ------------------------------------------------------------------ the SentenceTransformer API we use
 
