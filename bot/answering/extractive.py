@@ -137,8 +137,7 @@ class ExtractiveAnswerer:
 
     def deliberate(self, question: str, follows: Sequence[tuple[str, int]] = ()) -> Deliberation:
         """Retrieve candidates for the question and compute their signals (one model call, the question's new terms
-        packed with it). ``follows``: for a
-        follow-up that points back, the passages the answer before it quoted."""
+        packed with it). ``follows``: for a follow-up that points back, the passages the answer before it quoted."""
         analysis = analyse(question, follows)
         if not self.retriever.index.has_documents():
             return Deliberation(question, analysis, [])
