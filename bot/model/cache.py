@@ -25,10 +25,10 @@ class VectorCache:
         """Keep vectors embedded elsewhere (with this cache's embedding function's prompt and model)."""
         with self._lock:
             self._vectors.update(zip(texts, vectors))
-            while len(self._vectors) > self._size:
-                self._vectors.popitem(last=False)
+            self._trim()
 
     def forget(self, texts: Sequence[str]) -> None:
+        """Drop these texts' vectors (a benchmark's first ask)."""
         with self._lock:
             for text in texts:
                 self._vectors.pop(text, None)
@@ -46,9 +46,12 @@ class VectorCache:
             for text in found:
                 if text in self._vectors:
                     self._vectors.move_to_end(text)
-            while len(self._vectors) > self._size:
-                self._vectors.popitem(last=False)
+            self._trim()
         late = [t for t, vector in found.items() if vector is None]  # evicted by another thread meanwhile
         if late:
             found.update(zip(late, self._embed(late)))
         return np.stack([found[t] for t in texts])
+
+    def _trim(self) -> None:  # under the lock: the least recently used beyond the size go
+        while len(self._vectors) > self._size:
+            self._vectors.popitem(last=False)

@@ -100,6 +100,13 @@ def supports(folder: str | Path) -> bool:
     )
 
 
+def layer_masks(attends: torch.Tensor, index: torch.Tensor, window: int) -> dict[str, torch.Tensor]:
+    """Per layer type, which tokens each token attends to: ``attends`` ([batch, 1, length, length]), and for the
+    sliding-window layers only where both lie closer than ``window`` (``index``: the tokens' places in the sequence)."""
+    near = (index[:, None] - index[None, :]).abs() < window
+    return {"full_attention": attends, "sliding_attention": attends & near}
+
+
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
     """Every tensor of a safetensors file (read with the ``safetensors`` package)."""
     from safetensors import safe_open
@@ -234,18 +241,13 @@ class LeanEncoder:
             ids[row, : len(encoding.ids)] = torch.tensor(encoding.ids, dtype=torch.long)
             mask[row, : len(encoding.ids)] = 1
         valid = mask.bool()[:, None, None, :].expand(len(texts), 1, length, length)
-        tokens = self.hidden_states(ids, torch.arange(length).unsqueeze(0), self.masks(valid, torch.arange(length)))
+        masks = layer_masks(valid, torch.arange(length), self.sliding_window)
+        tokens = self.hidden_states(ids, torch.arange(length).unsqueeze(0), masks)
         # sentence-transformers' mean Pooling (prompt tokens included), then the Dense layers and Normalize.
         weights = mask.unsqueeze(-1).expand_as(tokens).to(tokens.dtype)
         pooled = (tokens * weights).sum(dim=1, dtype=tokens.dtype) / torch.clamp(
             weights.sum(dim=1, dtype=tokens.dtype), min=1e-9)
         return self.head(pooled)
-
-    def masks(self, attends: torch.Tensor, index: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Per layer type, which tokens each token attends to: ``attends`` where both lie within the sliding window
-        (``index``: the tokens' places in the sequence)."""
-        window = (index[:, None] - index[None, :]).abs() < self.sliding_window
-        return {"full_attention": attends, "sliding_attention": attends & window}
 
     def head(self, pooled: torch.Tensor) -> torch.Tensor:
         """The Dense layers and Normalize, over pooled token embeddings."""

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def packable(model: Any, folder: str | Path) -> bool:
     """Whether :func:`encode_packed` computes this model's vectors: an EmbeddingGemma-style folder run by the lean
     runtime, or by transformers with its ``sdpa`` attention (which reads boolean masks as these are)."""
-    if not (Path(folder).is_dir() and lean.supports(folder)):
+    if not lean.supports(folder):
         return False
     if isinstance(model, lean.LeanEncoder):
         return True
@@ -45,11 +45,9 @@ def encode_packed(model: Any, texts: Sequence[str]) -> np.ndarray:
     ids = torch.tensor([token for text in tokens for token in text]).unsqueeze(0)
     segments = torch.tensor([number for number, text in enumerate(tokens) for _ in text])
     positions = torch.tensor([position for text in tokens for position in range(len(text))]).unsqueeze(0)
-    index = torch.arange(len(segments))
     own = (segments[:, None] == segments[None, :])[None, None]
-    near = (index[:, None] - index[None, :]).abs() < window
     with torch.inference_mode():
-        hidden = hidden_states(ids, positions, {"full_attention": own, "sliding_attention": own & near})[0]
+        hidden = hidden_states(ids, positions, lean.layer_masks(own, torch.arange(len(segments)), window))[0]
         # mean pooling per text, prompt tokens included (as sentence-transformers pools)
         sums = torch.zeros(len(tokens), hidden.shape[-1], dtype=hidden.dtype).index_add_(0, segments, hidden)
         return head(sums / torch.tensor([len(text) for text in tokens], dtype=hidden.dtype)[:, None]).numpy()
