@@ -46,11 +46,11 @@ class EvaluationBot:
             return cache[key]
 
         def embed_query_and_words(query: str, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-            if words:  # the question's first ask: its vector comes packed with its new terms
-                vector, word_vectors = original_pair(query, words)
-                cache.setdefault((query,), vector[None])
-                return vector, word_vectors
-            return original_pair(query, words)  # embed_queries, cached
+            if (query,) in cache and not words:
+                return cache[(query,)][0], cache[(query,)][:0]
+            vector, word_vectors = original_pair(query, words)  # the first ask comes packed with its new terms
+            cache.setdefault((query,), vector[None])
+            return vector, word_vectors
 
         embeddings.embed_queries = embed_queries
         embeddings.embed_query_and_words = embed_query_and_words

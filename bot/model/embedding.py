@@ -241,14 +241,13 @@ class BotEmbeddings(Embeddings):
 
     def embed_query_and_words(self, query: str, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """``embed_queries([query])[0]`` and ``embed_words(words)``, from one forward pass when the model allows it
-        (:mod:`bot.model.packing`): a new question's terms then cost a fraction of a model call. A query without
-        words is embedded by ``embed_queries`` (packed alone it is ~12 % faster, but the left-out answers moved;
-        README, Evaluation, session 25)."""
-        if words and self._packs is None:
+        (:mod:`bot.model.packing`): a new question's terms then cost a fraction of a model call, and a question
+        without new terms skips ``SentenceTransformer.encode``'s per-call work (README, Evaluation, session 27)."""
+        if self._packs is None:
             from bot.model.packing import packable
 
             self._packs = packable(self.model, model_location(self.settings))
-        if not (words and self._packs):
+        if not self._packs:
             vectors = self.embed_queries([query])
             return vectors[0], self.embed_words(words) if words else vectors[:0]
         from bot.model.packing import encode_packed
